@@ -1,0 +1,173 @@
+"""Callbacks and History (deltaprop.callbacks)."""
+
+import io
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormStopping,
+    History,
+    LossChangeStopping,
+    ProgressBar,
+)
+from deltaprop.errors import InputError
+from deltaprop.training import Trainer
+
+
+def fake_trainer(params):
+    net = SimpleNamespace(parameters=lambda: params)
+    return SimpleNamespace(network=net, history=History(), stop_training=False,
+                           stop_reason=None, resumed=False, epochs=5, epoch=0)
+
+
+def blobs(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(-1, 0.5, (n // 2, 2)), rng.normal(1, 0.5, (n // 2, 2))])
+    Y = np.repeat(np.eye(2), n // 2, axis=0)
+    return X, Y
+
+
+def test_history_dict_json_round_trip_and_indexing(tmp_path):
+    h = History([{"epoch": 1, "loss": 0.5, "grad_norms": [np.float32(1.5)], "val_loss": None},
+                 {"epoch": 2, "loss": np.float64(0.25), "extra": np.int64(3)}],
+                best_epoch=2, stop_reason="tol")
+    assert h["loss"] == [0.5, 0.25] and h["extra"] == [None, 3] and len(h) == 2
+    with pytest.raises(KeyError, match="no epoch has 'acc'"):
+        h["acc"]
+    text = h.to_json(tmp_path / "h.json")
+    assert json.loads((tmp_path / "h.json").read_text()) == json.loads(text)
+    back = History.from_dict(json.loads(text))
+    assert back.epochs == [{"epoch": 1, "loss": 0.5, "grad_norms": [1.5], "val_loss": None},
+                           {"epoch": 2, "loss": 0.25, "extra": 3}]
+    assert (back.best_epoch, back.stop_reason) == (2, "tol")
+    with pytest.raises(InputError, match="not a History"):
+        History.from_dict({"best_epoch": 1})
+
+
+def test_early_stopping_counts_patience_and_restores_the_best_weights():
+    w = np.array([0.0])
+    t = fake_trainer([w])
+    es = EarlyStopping(monitor="val_loss", patience=2)
+    es.on_train_begin(t)
+    for epoch, val in enumerate([3.0, 1.0, 2.0, 2.5], start=1):
+        w[0] = epoch  # the weights "after" this epoch
+        es.on_epoch_end(t, epoch, {"val_loss": val})
+        assert t.stop_training == (epoch == 4)
+    es.on_train_end(t)
+    assert w[0] == 2.0 and t.history.best_epoch == 2 and t.stop_reason == "early_stopping"
+
+
+def test_early_stopping_maximizes_accuracy_and_names_missing_keys():
+    t = fake_trainer([np.zeros(1)])
+    es = EarlyStopping(monitor="val_accuracy", patience=1)
+    es.on_epoch_end(t, 1, {"val_accuracy": 0.5})
+    es.on_epoch_end(t, 2, {"val_accuracy": 0.7})
+    assert es.best_epoch == 2 and not t.stop_training
+    es.on_epoch_end(t, 3, {"val_accuracy": 0.6})
+    assert t.stop_training
+    with pytest.raises(InputError, match="monitors 'val_r2'.*'loss'"):
+        EarlyStopping(monitor="val_r2").on_epoch_end(t, 1, {"loss": 1.0, "val_loss": None})
+    with pytest.raises(InputError, match="patience"):
+        EarlyStopping(patience=-1)
+
+
+def test_early_stopping_state_round_trip():
+    w = np.array([1.0, 2.0])
+    t = fake_trainer([w])
+    es = EarlyStopping(patience=3)
+    es.on_epoch_end(t, 1, {"val_loss": 1.0})
+    es.on_epoch_end(t, 2, {"val_loss": 2.0})
+    config, arrays = es.get_state()
+    clone = EarlyStopping(patience=3)
+    clone.set_state(json.loads(json.dumps(config)), arrays)
+    assert (clone.best, clone.best_epoch, clone.wait) == (1.0, 1, 1)
+    np.testing.assert_array_equal(clone.best_weights[0], [1.0, 2.0])
+
+
+def test_gradient_norm_and_loss_change_stopping():
+    t = fake_trainer([])
+    GradientNormStopping(1e-3).on_epoch_end(t, 1, {"grad_norm": 1e-2})
+    assert not t.stop_training
+    GradientNormStopping(1e-3).on_epoch_end(t, 1, {"grad_norm": 1e-4})
+    assert t.stop_training and t.stop_reason == "grad_tol"
+    t = fake_trainer([])
+    cb = LossChangeStopping(0.01)
+    t.history.epochs = [{"loss": 1.0}, {"loss": 0.95}]
+    cb.on_epoch_end(t, 2, t.history.epochs[-1])
+    assert not t.stop_training
+    t.history.epochs.append({"loss": 0.945})
+    cb.on_epoch_end(t, 3, t.history.epochs[-1])
+    assert t.stop_training and t.stop_reason == "tol"
+    with pytest.raises(InputError):
+        LossChangeStopping(0)
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_silent_without_terminal_and_shows_loss_on_one():
+    t = fake_trainer([])
+    quiet = io.StringIO()
+    bar = ProgressBar(verbose=1, stream=quiet)
+    bar.on_train_begin(t)
+    bar.on_epoch_end(t, 1, {"loss": 0.5})
+    bar.on_train_end(t)
+    assert quiet.getvalue() == ""
+    tty = FakeTTY()
+    bar = ProgressBar(verbose=0, stream=tty)
+    bar.on_train_begin(t)
+    assert bar.bar is None
+    bar = ProgressBar(verbose=1, stream=tty)
+    bar.on_train_begin(t)
+    bar.on_epoch_end(t, 1, {"loss": 0.123456, "accuracy": 0.75, "val_loss": None})
+    bar.on_train_end(t)
+    out = tty.getvalue()
+    assert "loss=0.1235" in out and "accuracy=0.75" in out and "val_loss" not in out
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, trainer):
+        self.calls.append("train_begin")
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.calls.append(f"epoch_begin {epoch}")
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.calls.append(f"batch {batch} {logs['size']}")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        logs["custom"] = epoch * 10
+        self.calls.append(f"epoch_end {epoch}")
+        if epoch == 2:
+            trainer.stop_training = True
+            trainer.stop_reason = "recorder"
+
+    def on_train_end(self, trainer):
+        self.calls.append("train_end")
+
+
+def test_callback_protocol_order_added_keys_and_stop():
+    X, Y = blobs(10)
+    rec = Recorder()
+    net = dp.mlp([2, 3, 2], seed=0)
+    h = Trainer(net, batch_size=4, callbacks=[rec], seed=0, verbose=0).fit(X, Y, epochs=5)
+    assert rec.calls == ["train_begin", "epoch_begin 1", "batch 0 4", "batch 1 4", "batch 2 2",
+                         "epoch_end 1", "epoch_begin 2", "batch 0 4", "batch 1 4", "batch 2 2",
+                         "epoch_end 2", "train_end"]
+    assert h["custom"] == [10, 20] and h.stop_reason == "recorder"
+
+
+def test_trainer_rejects_non_callbacks():
+    with pytest.raises(InputError, match="Callback instances"):
+        Trainer(dp.mlp([2, 2], seed=0), callbacks=[print])
