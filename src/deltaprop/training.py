@@ -328,8 +328,8 @@ class Trainer:
                 raise InputError(f"validation_split={split} leaves no training rows")
             perm = self.rng.permutation(len(X))
             self.val_indices = np.sort(perm[:n_val])
-        if state is not None and state[0].get("val_indices") is not None:
-            self.val_indices = state[1]["val_indices"]
+        if state is not None and state[0].get("val_indices") is True:
+            self.val_indices = state[1].get("val_indices")
         if self.val_indices is not None and split:
             mask = np.ones(len(X), bool)
             mask[self.val_indices] = False
