@@ -350,8 +350,11 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_begin(self)
         try:
-            while self.epoch < self.epochs and not self.stop_training:
-                self._epoch(X, Y, sw, validation_data)
+            # Overflow shows up as a non-finite loss or gradient, which _diverge reports with
+            # the epoch and batch; numpy's own warnings would only repeat it less helpfully.
+            with np.errstate(over="ignore", invalid="ignore"):
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._epoch(X, Y, sw, validation_data)
         except BaseException:
             for cb in self.callbacks:
                 if isinstance(cb, ProgressBar):
@@ -379,7 +382,8 @@ class Trainer:
                 cb.on_train_begin(self)
         self.epochs = self.epoch + 1
         self.stop_training = False
-        self._epoch(X, Y, sw, None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._epoch(X, Y, sw, None)
         return self.history
 
     # -- one epoch -----------------------------------------------------------------------
