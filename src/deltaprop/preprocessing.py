@@ -4,6 +4,9 @@ Every transformer is fitted on the *training* data only and then applied unchang
 validation, test and deployment data. Fitted objects offer ``get_state()`` /
 ``from_state(config, arrays)`` (JSON-able config plus NumPy arrays, no pickle) so they can be
 stored inside a model file (docs/contract.md).
+
+The decorrelating :class:`PCAWhitener` lives in :mod:`deltaprop.whitening` and the
+:class:`TargetScaler` in :mod:`deltaprop.target_scaling`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._validation import State, check_array
+from deltaprop._validation import require_fitted as _require_fitted
 from deltaprop.errors import InputError
+from deltaprop.target_scaling import TargetScaler
+from deltaprop.whitening import PCAWhitener
 
 __all__ = [
     "check_array",
@@ -25,43 +32,6 @@ __all__ = [
     "Preprocessor",
     "transformer_from_state",
 ]
-
-State = tuple[dict[str, Any], dict[str, np.ndarray]]
-
-
-def check_array(X: Any, *, name: str = "X", n_features: int | None = None,
-                allow_1d: bool = False) -> np.ndarray:
-    """Return ``X`` as a finite floating array of shape (n_samples, n_features).
-
-    Raises :class:`~deltaprop.errors.InputError` naming the argument, the expected vs actual
-    number of columns, or the first row/column holding NaN or inf.
-    """
-    arr = np.asarray(X)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    if arr.ndim == 1 and allow_1d:
-        pass
-    elif arr.ndim != 2:
-        raise InputError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
-    if n_features is not None:
-        got = 1 if arr.ndim == 1 else arr.shape[1]
-        if got != n_features:
-            raise InputError(f"{name}: expected {n_features} features, got {got}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = np.argwhere(bad)[0]
-        value = arr[tuple(where)]
-        loc = f"row {where[0]}" + (f", column {where[1]}" if arr.ndim == 2 else "")
-        raise InputError(f"{name} contains {value} at {loc} (0-based); "
-                         "remove or impute missing values first")
-    return arr
-
-
-def _require_fitted(obj: Any, attr: str) -> None:
-    if getattr(obj, attr, None) is None:
-        raise InputError(f"{type(obj).__name__} is not fitted yet; call fit() first")
 
 
 def one_hot(labels: Any, n_classes: int | None = None, *, dtype: Any = np.float64) -> np.ndarray:
@@ -231,200 +201,6 @@ class Standardizer:
         return obj
 
 
-class PCAWhitener:
-    """Decorrelate inputs by principal component analysis, optionally whitening (002 §4).
-
-    ``transform`` projects centred inputs on the principal axes (largest variance first);
-    with ``whiten=True`` each component is divided by ``sqrt(variance + epsilon)`` so all
-    components have (about) unit variance. ``epsilon`` keeps near-zero-variance directions
-    from being blown up.
-
-    Parameters
-    ----------
-    whiten : bool
-        Scale components to unit variance (True) or only rotate/decorrelate (False).
-    n_components : int, optional
-        Keep only the leading components (dimensionality reduction); default all.
-    epsilon : float
-        Regulariser added to the variances before whitening.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(500, 2)) @ [[2.0, 1.0], [0.0, 0.5]]
-    >>> Z = PCAWhitener().fit_transform(X)
-    >>> bool(np.allclose(np.cov(Z.T), np.eye(2), atol=1e-2))
-    True
-    """
-
-    def __init__(self, whiten: bool = True, n_components: int | None = None,
-                 epsilon: float = 1e-5) -> None:
-        if n_components is not None and (int(n_components) != n_components or n_components < 1):
-            raise InputError(f"n_components must be a positive integer, got {n_components!r}")
-        if not epsilon >= 0:
-            raise InputError(f"epsilon must be >= 0, got {epsilon!r}")
-        self.whiten, self.n_components, self.epsilon = bool(whiten), n_components, float(epsilon)
-        self.mean_: np.ndarray | None = None
-        self.components_: np.ndarray | None = None
-        self.explained_variance_: np.ndarray | None = None
-
-    def fit(self, X: Any) -> PCAWhitener:
-        X = check_array(X)
-        n, d = X.shape
-        if n < 2:
-            raise InputError(f"PCAWhitener needs at least 2 rows to estimate variances, got {n}")
-        k = d if self.n_components is None else int(self.n_components)
-        if k > min(n, d):
-            raise InputError(f"n_components={k} exceeds min(n_samples, n_features)={min(n, d)}")
-        self.mean_ = X.mean(axis=0)
-        _, s, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
-        # fix the sign ambiguity of the SVD so a seed/data pair gives one answer
-        signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
-        vt *= np.where(signs == 0, 1.0, signs)[:, None]
-        var = s**2 / (n - 1)
-        self.components_ = vt[:k]
-        self.explained_variance_ = var[:k]
-        return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        _require_fitted(self, "components_")
-        X = check_array(X, n_features=self.mean_.size)
-        Z = (X - self.mean_) @ self.components_.T
-        if self.whiten:
-            Z /= np.sqrt(self.explained_variance_ + self.epsilon)
-        return Z.astype(X.dtype, copy=False)
-
-    def fit_transform(self, X: Any) -> np.ndarray:
-        return self.fit(X).transform(X)
-
-    def inverse_transform(self, Z: Any) -> np.ndarray:
-        _require_fitted(self, "components_")
-        Z = check_array(Z, name="Z", n_features=self.components_.shape[0])
-        if self.whiten:
-            Z = Z * np.sqrt(self.explained_variance_ + self.epsilon)
-        return (Z @ self.components_ + self.mean_).astype(Z.dtype, copy=False)
-
-    def get_state(self) -> State:
-        _require_fitted(self, "components_")
-        cfg = {"type": "PCAWhitener", "whiten": self.whiten, "n_components": self.n_components,
-               "epsilon": self.epsilon}
-        return cfg, {"mean_": self.mean_, "components_": self.components_,
-                     "explained_variance_": self.explained_variance_}
-
-    @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> PCAWhitener:
-        obj = cls(config["whiten"], config["n_components"], config["epsilon"])
-        obj.mean_ = np.asarray(arrays["mean_"])
-        obj.components_ = np.asarray(arrays["components_"])
-        obj.explained_variance_ = np.asarray(arrays["explained_variance_"])
-        return obj
-
-
-_ACTIVATION_RANGES = {"sigmoid": (0.0, 1.0), "logistic": (0.0, 1.0), "tanh": (-1.0, 1.0)}
-
-
-class TargetScaler:
-    """Scale regression targets into the output activation's range, with a guard interval.
-
-    002 §4 "Target values": targets on the asymptotes of a sigmoid drive the output weights
-    to infinity and saturate the units, so the training range ``[min, max]`` of each target
-    column is mapped linearly onto ``[lo + g, hi - g]`` with ``g = guard * (hi - lo)``.
-    For a logistic output and ``guard=0.1`` that is [0.1, 0.9]. A constant target column is
-    mapped to the middle of the interval. ``inverse_transform`` maps network outputs back.
-
-    Parameters
-    ----------
-    activation_range : (lo, hi) or "sigmoid" / "logistic" / "tanh"
-    guard : float in [0, 0.5)
-        Fraction of the interval width kept free at each end.
-
-    Examples
-    --------
-    >>> ts = TargetScaler((0.0, 1.0), guard=0.1).fit([0.0, 5.0, 10.0])
-    >>> ts.transform([0.0, 10.0]).round(6).tolist()
-    [0.1, 0.9]
-    >>> ts.inverse_transform([0.5]).round(6).tolist()
-    [5.0]
-    """
-
-    def __init__(self, activation_range: tuple[float, float] | str = (0.0, 1.0),
-                 guard: float = 0.1) -> None:
-        if isinstance(activation_range, str):
-            if activation_range not in _ACTIVATION_RANGES:
-                raise InputError(f"unknown activation_range {activation_range!r}; use a (lo, hi) "
-                                 f"tuple or one of {sorted(_ACTIVATION_RANGES)}")
-            activation_range = _ACTIVATION_RANGES[activation_range]
-        lo, hi = (float(v) for v in activation_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InputError(f"activation_range must be finite with lo < hi, got {(lo, hi)}")
-        if not 0.0 <= guard < 0.5:
-            raise InputError(f"guard must be in [0, 0.5), got {guard!r}")
-        self.activation_range, self.guard = (lo, hi), float(guard)
-        self.data_min_: np.ndarray | None = None
-        self.data_max_: np.ndarray | None = None
-
-    def _interval(self) -> tuple[float, float]:
-        lo, hi = self.activation_range
-        g = self.guard * (hi - lo)
-        return lo + g, hi - g
-
-    def fit(self, y: Any) -> TargetScaler:
-        y = check_array(y, name="y", allow_1d=True)
-        if y.shape[0] == 0:
-            raise InputError("y has no rows; cannot fit a TargetScaler")
-        self.data_min_, self.data_max_ = y.min(axis=0), y.max(axis=0)
-        return self
-
-    def _affine(self) -> tuple[np.ndarray, np.ndarray]:
-        a, b = self._interval()
-        span = self.data_max_ - self.data_min_
-        const = span <= 0
-        scale = np.where(const, 1.0, (b - a) / np.where(const, 1.0, span))
-        offset = np.where(const, (a + b) / 2 - self.data_min_, a - self.data_min_ * scale)
-        return np.atleast_1d(scale), np.atleast_1d(offset)
-
-    def _check(self, y: Any, name: str) -> np.ndarray:
-        _require_fitted(self, "data_min_")
-        k = np.size(self.data_min_)
-        y = check_array(y, name=name, allow_1d=True)
-        if (y.ndim == 1) != (np.ndim(self.data_min_) == 0) or (y.ndim == 2 and y.shape[1] != k):
-            raise InputError(f"{name}: expected {k} target column(s) shaped like the fit data "
-                             f"({'1-D' if np.ndim(self.data_min_) == 0 else '2-D'}), "
-                             f"got shape {y.shape}")
-        return y
-
-    def transform(self, y: Any) -> np.ndarray:
-        y = self._check(y, "y")
-        scale, offset = self._affine()
-        return (y * scale.reshape(np.shape(self.data_min_)) +
-                offset.reshape(np.shape(self.data_min_))).astype(y.dtype, copy=False)
-
-    def fit_transform(self, y: Any) -> np.ndarray:
-        return self.fit(y).transform(y)
-
-    def inverse_transform(self, y: Any) -> np.ndarray:
-        y = self._check(y, "y_scaled")
-        scale, offset = self._affine()
-        shape = np.shape(self.data_min_)
-        return ((y - offset.reshape(shape)) / scale.reshape(shape)).astype(y.dtype, copy=False)
-
-    def get_state(self) -> State:
-        _require_fitted(self, "data_min_")
-        cfg = {"type": "TargetScaler", "activation_range": list(self.activation_range),
-               "guard": self.guard}
-        return cfg, {"data_min_": np.asarray(self.data_min_),
-                     "data_max_": np.asarray(self.data_max_)}
-
-    @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> TargetScaler:
-        obj = cls(tuple(config["activation_range"]), config["guard"])
-        obj.data_min_, obj.data_max_ = arrays["data_min_"], arrays["data_max_"]
-        return obj
-
-
-_TYPES: dict[str, Any] = {}
-
-
 class Preprocessor:
     """Chain input transformers: ``fit`` fits each step on the output of the previous one.
 
@@ -478,8 +254,8 @@ class Preprocessor:
         return cls(steps)
 
 
-_TYPES.update({c.__name__: c for c in (OneHotEncoder, Standardizer, PCAWhitener,
-                                       TargetScaler, Preprocessor)})
+_TYPES: dict[str, Any] = {c.__name__: c for c in (OneHotEncoder, Standardizer, PCAWhitener,
+                                                   TargetScaler, Preprocessor)}
 
 
 def transformer_from_state(config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
@@ -488,3 +264,4 @@ def transformer_from_state(config: dict[str, Any], arrays: dict[str, np.ndarray]
     if kind not in _TYPES:
         raise InputError(f"unknown preprocessing type {kind!r}; known: {sorted(_TYPES)}")
     return _TYPES[kind].from_state(config, arrays)
+
