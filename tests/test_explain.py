@@ -1,0 +1,81 @@
+"""explain() prints 001's grounded example with the notes' (corrected) numbers."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import numpy as np
+import pytest
+
+from deltaprop.errors import InputError
+from deltaprop.explain import add_cli, explain, grounded_example, run_cli
+
+SECTIONS = ["Forward pass", "Backward pass", "Gradients", "Update (η = 1)", "New output"]
+
+
+def _section(text: str, name: str) -> str:
+    start = text.index(name)
+    later = [text.index(s, start + 1) for s in SECTIONS if s in text[start + 1:]]
+    return text[start: min(later) if later else len(text)]
+
+
+def test_grounded_example_prints_the_notes_values():
+    net, x, y = grounded_example()
+    W_before = net.layers[0].W.copy()
+    text = explain(net, x, y, lr=1.0)
+    assert [text.index(s) for s in SECTIONS] == sorted(text.index(s) for s in SECTIONS)
+    fwd = _section(text, "Forward pass")
+    assert "x(0) = [1; h(0)] = [1.000, 0.000, 1.000]" in fwd
+    assert "[0.550, 0.711]" in fwd and "[1.000, 0.550, 0.711]" in fwd
+    assert "output ŷ = [0.512]" in fwd
+    back = _section(text, "Backward pass")
+    assert "= [-0.488]" in back and "= [-0.060, -0.010]" in back
+    grads = _section(text, "Gradients")
+    assert re.search(r"∇\(1\) = x\(1\) δ\(2\)\^T = -0\.488\s+-0\.269\s+-0\.347", grads)
+    assert re.search(r"-0\.060\s+-0\.010\s+0\.000\s+0\.000\s+-0\.060\s+-0\.010", grads)
+    upd = _section(text, "Update (η = 1)")
+    # 𝕎(1) = [0.188, 0.769, +0.447] (the notes misprint −0.447)
+    assert re.search(r"𝕎\(1\) = 0\.188\s+0\.769\s+0\.447", upd)
+    # third row of 𝕎(0) is [−0.140, 0.310] (the notes misprint [0.460, 0.610])
+    assert re.search(r"𝕎\(0\) =\s+0\.460\s+0\.610\s+0\.700\s+-0\.400\s+-0\.140\s+0\.310", upd)
+    assert "deltaprop W (2×2)" in upd and "deltaprop b = [0.460, 0.610]" in upd
+    assert "ŷ = [0.722]" in _section(text, "New output")
+    np.testing.assert_array_equal(net.layers[0].W, W_before)  # the caller's net is untouched
+
+
+def test_forward_only_without_targets_and_bad_lr():
+    net, x, _ = grounded_example()
+    text = explain(net, x)
+    assert "output ŷ = [0.512]" in text and "Backward pass" not in text
+    with pytest.raises(InputError, match="lr"):
+        explain(net, x, [1.0], lr=0.0)
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser(prog="deltaprop")
+    add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    assert args.func is run_cli
+    return args.func(args)
+
+
+def test_cli_examples_need_no_input(capsys):
+    assert _cli(["explain", "--example", "grounded"]) == 0
+    out = capsys.readouterr().out
+    assert "ŷ = [0.722]" in out and "-0.140" in out
+    assert _cli(["explain", "--example", "xor"]) == 0
+    out = capsys.readouterr().out
+    assert "backpropagation is impossible here" in out  # sign units, 000 Eq. 1
+    assert "loss 0.031 → 0.015" in out  # one step on the perturbed 004 ReLU net helps
+
+
+def test_cli_with_a_model_file(tmp_path, capsys):
+    net, _, _ = grounded_example()
+    net.save(tmp_path / "g.npz")
+    assert _cli(["explain", "--model", str(tmp_path / "g.npz"), "--x", "0,1", "--y", "1"]) == 0
+    assert "ŷ = [0.722]" in capsys.readouterr().out
+    with pytest.raises(InputError, match="--example"):
+        _cli(["explain"])
+    with pytest.raises(InputError, match="numbers"):
+        _cli(["explain", "--model", str(tmp_path / "g.npz"), "--x", "a,b"])
