@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import deltaprop as dp
+from deltaprop import landscape, plots
 from deltaprop.callbacks import History
+from deltaprop.datasets import blobs
 from deltaprop.errors import InputError
+from deltaprop.monitors import GradientNormMonitor, SaturationMonitor
 from deltaprop.plots import plot_confusion_matrix, plot_learning_curves, save_figure
+from deltaprop.preprocessing import one_hot
+from deltaprop.training import train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -79,3 +86,104 @@ def test_save_figure_svg_and_bad_suffix(tmp_path):
     with pytest.raises(InputError, match=".png or .svg"):
         save_figure(fig, tmp_path / "c.jpg")
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["c.svg"]  # no temp left
+
+
+# ------------------------------------------------------------------ network pictures
+@pytest.fixture(scope="module")
+def trained():
+    d = blobs(150, seed=0)
+    net = dp.mlp([2, 8, 3], activation="tanh", seed=0)
+    h = train(net, d.X, one_hot(d.y, 3), epochs=5, batch_size=16, learning_rate=0.1, seed=0,
+              verbose=0, callbacks=[GradientNormMonitor(d.X, one_hot(d.y, 3)),
+                                    SaturationMonitor(d.X)])
+    return net, d.X, d.y, h
+
+
+def test_decision_regions(tmp_path, trained):
+    net, X, y, _ = trained
+    fig = plots.plot_decision_regions(net, X, y, resolution=60)
+    assert "training accuracy" in fig.axes[0].get_title()
+    assert_good_png(save_figure(fig, tmp_path / "regions.png"))
+    with pytest.raises(InputError, match="2-D inputs"):
+        plots.plot_decision_regions(net, np.zeros((3, 3)), [0, 1, 2])
+
+
+def test_weight_templates_and_hinton(tmp_path):
+    W = np.random.default_rng(0).normal(size=(10, 64))
+    fig = plots.plot_weight_templates(W, image_shape=(8, 8))
+    assert sum(1 for ax in fig.axes if ax.images) == 10
+    assert_good_png(save_figure(fig, tmp_path / "templates.png"))
+    with pytest.raises(InputError, match="image_shape"):
+        plots.plot_weight_templates(W, image_shape=(28, 28))
+    fig = plots.plot_hinton(W[:4, :6])
+    assert len(fig.axes[0].patches) == 24
+    assert_good_png(save_figure(fig, tmp_path / "hinton.png"))
+
+
+def test_monitor_curves_and_histograms(tmp_path, trained):
+    net, X, _, h = trained
+    fig = plots.plot_gradient_norms(h)
+    assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].lines) == 2
+    assert_good_png(save_figure(fig, tmp_path / "grads.png"))
+    # the trainer's own grad_norms work too
+    fig = plots.plot_gradient_norms([{"epoch": 1, "grad_norms": [1.0, 0.1]},
+                                     {"epoch": 2, "grad_norms": [0.5, 0.05]}])
+    assert len(fig.axes[0].lines) == 2
+    assert_good_png(save_figure(plots.plot_layer_curves(h, "saturation"), tmp_path / "s.png"))
+    with pytest.raises(InputError, match="monitor"):
+        plots.plot_layer_curves(h, "dead_relu")
+    fig = plots.plot_activation_histograms(net, X)
+    assert "saturated" in fig.axes[0].get_title()
+    assert_good_png(save_figure(fig, tmp_path / "hist.png"))
+
+
+def test_landscape_slices_and_plots(tmp_path, trained):
+    net, X, y, _ = trained
+    Y = one_hot(y, 3)
+    before = [p.copy() for p in net.parameters()]
+    a, L = landscape.slice_1d(net, X, Y, n_points=11)
+    assert L.shape == (11,) and np.isclose(L[5], net.evaluate(X, Y))
+    assert L[0] > L[5] and L[-1] > L[5]  # the trained point sits in a valley
+    for p, q in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, q)  # parameters restored
+    d = landscape.random_direction(net, 0)
+    W = net.layers[0].W
+    np.testing.assert_allclose(np.linalg.norm(d[0], axis=1), np.linalg.norm(W, axis=1),
+                               rtol=1e-5)  # filter normalization
+    assert not d[1].any()  # biases left out
+    assert_good_png(save_figure(plots.plot_landscape_1d(a, L), tmp_path / "l1.png"))
+    a, b, L2 = landscape.slice_2d(net, X, Y, n_points=7)
+    assert L2.shape == (7, 7) and np.isclose(L2[3, 3], net.evaluate(X, Y))
+    assert_good_png(save_figure(plots.plot_landscape_2d(a, b, L2), tmp_path / "l2.png"))
+    with pytest.raises(InputError, match="n_points"):
+        landscape.slice_1d(net, X, Y, n_points=1)
+
+
+def _plot_cli(argv):
+    parser = argparse.ArgumentParser(prog="deltaprop")
+    plots.add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["plot", *argv])
+    return args.func(args)
+
+
+def test_plot_cli_writes_every_kind(tmp_path, trained, capsys):
+    net, _, _, h = trained
+    model, hist = tmp_path / "m.npz", tmp_path / "h.json"
+    net.save(model)
+    h.to_json(str(hist))
+    runs = [["learning-curves", str(hist)], ["gradient-norms", str(hist)],
+            ["monitor", str(hist), "--key", "saturation"],
+            ["confusion", str(model), "--data", "blobs"],
+            ["decision-regions", str(model), "--data", "blobs"],
+            ["hinton", str(model)], ["activations", str(model), "--data", "blobs"],
+            ["landscape", str(model), "--data", "blobs", "--points", "5"],
+            ["landscape", str(model), "--data", "blobs", "--dim", "2", "--points", "5"]]
+    for i, argv in enumerate(runs):
+        out = tmp_path / f"f{i}.png"
+        assert _plot_cli([*argv, "-o", str(out)]) == 0
+        assert_good_png(out)
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(InputError, match="--data"):
+        _plot_cli(["confusion", str(model), "-o", str(tmp_path / "x.png")])
+    with pytest.raises(InputError, match="image_shape"):
+        _plot_cli(["templates", str(model), "-o", str(tmp_path / "x.png")])

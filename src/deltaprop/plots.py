@@ -20,10 +20,10 @@ as PNG or SVG. matplotlib is imported inside the functions so ``import deltaprop
 
 Examples
 --------
->>> import deltaprop as dp
+>>> from deltaprop.callbacks import History
 >>> from deltaprop.plots import plot_learning_curves
->>> h = dp.callbacks.History([{"epoch": 1, "loss": 1.0, "val_loss": 1.1},
-...                           {"epoch": 2, "loss": 0.5, "val_loss": 0.9}], best_epoch=2)
+>>> h = History([{"epoch": 1, "loss": 1.0, "val_loss": 1.1},
+...              {"epoch": 2, "loss": 0.5, "val_loss": 0.9}], best_epoch=2)
 >>> fig = plot_learning_curves(h)
 >>> len(fig.axes)
 1
@@ -32,7 +32,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -41,12 +40,40 @@ import numpy as np
 
 from deltaprop.errors import InputError
 
+_NETWORK_PLOTS = (
+    "plot_decision_regions",
+    "plot_weight_templates",
+    "plot_hinton",
+    "plot_layer_curves",
+    "plot_gradient_norms",
+    "plot_activation_histograms",
+    "plot_landscape_1d",
+    "plot_landscape_2d",
+)
+_CLI = ("add_cli",)
+
 __all__ = [
     "new_figure",
     "save_figure",
     "plot_learning_curves",
     "plot_confusion_matrix",
+    *_NETWORK_PLOTS,
+    *_CLI,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The network pictures live in plots_network (kept separate to keep modules short) and
+    # the CLI in plot_cli; both are loaded on first use.
+    if name in _NETWORK_PLOTS:
+        from deltaprop import plots_network
+
+        return getattr(plots_network, name)
+    if name == "add_cli":
+        from deltaprop.plot_cli import add_cli
+
+        return add_cli
+    raise AttributeError(f"module 'deltaprop.plots' has no attribute {name!r}")
 
 
 def new_figure(figsize: tuple[float, float] = (6.4, 4.8)) -> Any:
@@ -236,6 +263,3 @@ def _labels(y: Any, name: str) -> np.ndarray:
     if arr.min() < 0:
         raise InputError(f"{name} has a negative class index {arr.min()}")
     return arr
-
-
-_LAYER_KEY = re.compile(r"^(?P<prefix>[a-z_]+)/layer(?P<index>\d+)$")
