@@ -388,3 +388,17 @@ def test_spiral_reaches_97_percent_training_accuracy():
     accuracy = float((net.predict(X) == y).mean())
     print(f"spiral training accuracy: {accuracy:.4f} after {len(h)} epochs")
     assert accuracy >= 0.97
+
+
+def test_regularization_helpers_directly():
+    from deltaprop.regularization import apply_max_norm, clip_by_norm, penalty
+
+    g = [np.array([3.0, 0.0]), np.array([[0.0, 4.0]])]
+    clip_by_norm(g, 1.0, 5.0)
+    np.testing.assert_allclose(np.r_[g[0], g[1].ravel()], [0.6, 0.0, 0.0, 0.8])  # same direction
+    W, b = np.array([[3.0, -4.0], [0.3, 0.4]]), np.array([10.0, 10.0])
+    assert penalty([W, b], [True, False], l1=0.1, l2=2.0) == pytest.approx(
+        0.5 * 2.0 * 25.25 + 0.1 * 7.7)
+    apply_max_norm([W, b], [True, False], 1.0)
+    np.testing.assert_allclose(W, [[0.6, -0.8], [0.3, 0.4]])
+    np.testing.assert_array_equal(b, [10.0, 10.0])

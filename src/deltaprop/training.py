@@ -46,6 +46,13 @@ from deltaprop.optimizers import (
     get_optimizer,
     learning_rate_multipliers,
 )
+from deltaprop.regularization import (
+    add_penalty_gradients,
+    apply_max_norm,
+    clip_by_norm,
+    clip_by_value,
+    penalty,
+)
 from deltaprop.schedules import get_schedule
 
 __all__ = ["Trainer", "train", "History"]
@@ -424,7 +431,7 @@ class Trainer:
             layer_sq = self._regularize_and_clip(epoch, b)
             self.optimizer.step(self._params, self._grads)
             if self.max_norm is not None:
-                self._apply_max_norm()
+                apply_max_norm(self._params, self._is_weight, self.max_norm)
             w = len(Xb) if swb is None else float(swb.sum())
             loss_sum, weight_sum, n_steps = loss_sum + loss * w, weight_sum + w, n_steps + 1
             norms += np.sqrt(layer_sq)
@@ -434,7 +441,8 @@ class Trainer:
                 sse += ((out - Yb) ** 2).sum(axis=0)
             for cb in self._batch_cbs:
                 cb.on_batch_end(self, b, {"batch": b, "size": len(Xb), "loss": loss})
-        logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / weight_sum + self._penalty()}
+        reg = penalty(self._params, self._is_weight, self.l1, self.l2)
+        logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / weight_sum + reg}
         if sse is None:
             logs["accuracy"] = hits / n
         else:
@@ -452,55 +460,22 @@ class Trainer:
             cb.on_epoch_end(self, epoch, logs)
 
     def _regularize_and_clip(self, epoch: int, batch: int) -> np.ndarray:
-        """Add the penalty gradients, clip, and return the per-layer squared gradient norms.
-
-        L2: g += lambda w, so plain GD gives w <- (1 - eta lambda) w - eta grad E (002 §6).
-        L1: g += lambda sgn(w), i.e. w <- w - eta lambda sgn(w) - eta grad E. The notes write
-        the L1 step as lambda sgn(w) without eta; we scale it by eta like every other gradient
-        term so that lambda means the same under every optimizer, learning rate and schedule.
-        """
+        """Penalty gradients (002 §6), divergence check, clipping (000 §9.3.3); returns the
+        per-layer squared norms of the gradient of E' before clipping."""
+        add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1, self.l2,
+                              self._reg_buf)
         layer_sq = np.zeros(self._n_layers)
-        for i, (p, g) in enumerate(zip(self._params, self._grads, strict=True)):
-            if self._is_weight[i] and (self.l2 or self.l1):
-                buf = self._reg_buf[i]
-                if self.l2:
-                    np.multiply(p, self.l2, out=buf)
-                    np.add(g, buf, out=g)
-                if self.l1:
-                    np.sign(p, out=buf)
-                    np.multiply(buf, self.l1, out=buf)
-                    np.add(g, buf, out=g)
+        for pos, g in zip(self._layer_pos, self._grads, strict=True):
             flat = g.reshape(-1)
-            layer_sq[self._layer_pos[i]] += float(np.dot(flat, flat))
+            layer_sq[pos] += float(np.dot(flat, flat))
         total = float(np.sqrt(layer_sq.sum()))
         if not math.isfinite(total):
             self._diverge(epoch, batch, "the gradient is not finite")
-        if self.clip_value is not None:  # 000 §9.3.3: every component into [-g, g]
-            for g in self._grads:
-                np.clip(g, -self.clip_value, self.clip_value, out=g)
-        if self.clip_norm is not None and total > self.clip_norm:
-            scale = self.clip_norm / total
-            for g in self._grads:
-                np.multiply(g, scale, out=g)
+        if self.clip_value is not None:
+            clip_by_value(self._grads, self.clip_value)
+        if self.clip_norm is not None:
+            clip_by_norm(self._grads, self.clip_norm, total)
         return layer_sq
-
-    def _apply_max_norm(self) -> None:
-        for p, is_w in zip(self._params, self._is_weight, strict=True):
-            if is_w:  # W is (n_out, n_in): row j holds neuron j's incoming weights
-                norms = np.sqrt(np.einsum("ij,ij->i", p, p))
-                too_big = norms > self.max_norm
-                if too_big.any():
-                    p[too_big] *= (self.max_norm / norms[too_big])[:, None].astype(p.dtype)
-
-    def _penalty(self) -> float:
-        if not (self.l1 or self.l2):
-            return 0.0
-        total = 0.0
-        for p, is_w in zip(self._params, self._is_weight, strict=True):
-            if is_w:
-                total += 0.5 * self.l2 * float(np.dot(p.ravel(), p.ravel()))
-                total += self.l1 * float(np.abs(p).sum())
-        return total
 
     def _diverge(self, epoch: int, batch: int, what: str) -> None:
         if not all(np.isfinite(p).all() for p in self._params):
