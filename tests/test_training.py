@@ -377,10 +377,9 @@ def test_digits_64_64_10_reaches_96_percent_test_accuracy():
 
 
 def test_spiral_reaches_97_percent_training_accuracy():
-    data = dp.datasets.spiral(100, 3, seed=0) if hasattr(dp, "datasets") else None
-    if data is None:
-        from deltaprop import datasets
-        data = datasets.spiral(100, 3, seed=0)
+    from deltaprop import datasets
+
+    data = datasets.spiral(100, 3, seed=0)
     X, y = data.X, data.y
     net = dp.mlp([2, 64, 64, 3], activation="relu", seed=0)
     h = train(net, X, np.eye(3)[y], optimizer="adam", learning_rate=0.01, batch_size=32,
