@@ -8,7 +8,6 @@ import functools
 import io
 import json
 import tempfile
-import tokenize
 import warnings
 import zipfile
 from pathlib import Path
@@ -188,11 +187,8 @@ def archive_damage(draw):
     return rezip(entries)
 
 
-# Known engine bug, found by this test: a damaged .npy header inside a re-zipped archive makes
-# numpy's header parser raise tokenize.TokenError, which modelfile.load_archive does not turn
-# into ModelFileError. Only that exception is tolerated here; remove the mark once it is fixed.
-@pytest.mark.xfail(raises=tokenize.TokenError, strict=False,
-                   reason="modelfile._read_npy lets tokenize.TokenError escape")
+# This test found that a damaged .npy header makes numpy's header parser raise
+# tokenize.TokenError; modelfile.load_archive now turns it into ModelFileError.
 @FUZZ
 @given(archive_damage())
 @pytest.mark.timeout(300)

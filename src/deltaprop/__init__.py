@@ -17,6 +17,7 @@ from deltaprop.layers import Dense, Dropout, Maxout
 from deltaprop.modelfile import load
 from deltaprop.network import Network, mlp
 from deltaprop.perceptron import Perceptron
+from deltaprop.training import History, Trainer, train
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,9 @@ __all__ = [
     "gradcheck",
     "load",
     "Perceptron",
+    "History",
+    "Trainer",
+    "train",
     "DeltapropError",
     "DivergenceError",
     "InputError",

@@ -22,6 +22,7 @@ import json
 import os
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -131,7 +132,8 @@ def load_archive(path, kind: str = "model") -> tuple[dict, dict[str, np.ndarray]
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
             UnicodeDecodeError, json.JSONDecodeError, ValueError, KeyError, TypeError,
-            OverflowError, NotImplementedError, OSError) as exc:
+            OverflowError, NotImplementedError, OSError,
+            tokenize.TokenError, SyntaxError) as exc:  # a damaged .npy header fails to parse
         raise ModelFileError(f"{path} is not a valid deltaprop {kind} file: "
                              f"{type(exc).__name__}: {exc}") from None
     return meta, arrays
