@@ -64,6 +64,15 @@ class Activation(ABC):
     def derivative(self, a: np.ndarray, h: np.ndarray) -> np.ndarray:
         """φ'(a), elementwise, given a and h = φ(a) (Table 1 of 000)."""
 
+    def value_into(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """h = φ(a) written into the preallocated ``out`` (the training loop's buffers).
+
+        The default copies :meth:`value`; the common activations override it with in-place
+        ufuncs so a training step allocates nothing.
+        """
+        np.copyto(out, self.value(a))
+        return out
+
     def backprop(
         self, a: np.ndarray, h: np.ndarray, grad_h: np.ndarray, out: np.ndarray | None = None
     ) -> np.ndarray:
@@ -93,6 +102,10 @@ class Identity(Activation):
 
     def value(self, a):
         return a.copy()
+
+    def value_into(self, a, out):
+        np.copyto(out, a)
+        return out
 
     def derivative(self, a, h):
         return np.ones_like(a)
@@ -167,6 +180,9 @@ class Tanh(Activation):
     def value(self, a):
         return np.tanh(a)
 
+    def value_into(self, a, out):
+        return np.tanh(a, out=out)
+
     def derivative(self, a, h):
         return 1.0 - h * h
 
@@ -203,6 +219,9 @@ class ReLU(Activation):
 
     def value(self, a):
         return np.maximum(a, 0.0, dtype=a.dtype)
+
+    def value_into(self, a, out):
+        return np.maximum(a, 0.0, out=out, dtype=a.dtype)
 
     def derivative(self, a, h):
         return (a > 0).astype(a.dtype)
@@ -273,10 +292,13 @@ class Softmax(Activation):
     bounds = (0.0, 1.0)
 
     def value(self, a):
-        z = a - a.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return self.value_into(a, np.empty_like(a))
+
+    def value_into(self, a, out):
+        np.subtract(a, a.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
 
     def derivative(self, a, h):
         jac = -h[:, :, None] * h[:, None, :]

@@ -104,6 +104,8 @@ class Dense(Layer):
         self.dW = np.zeros_like(self.W)
         self.db = None if self.b is None else np.zeros_like(self.b)
         self.h_in = self.a = self.h = self.delta = None
+        self._ws = None  # the training workspace of the last forward pass (None: inference)
+        self._workspaces: dict[tuple[int, np.dtype], _Workspace] = {}
 
     _pieces = 1
 
@@ -151,23 +153,45 @@ class Dense(Layer):
     def grads(self):
         return [self.dW] if self.b is None else [self.dW, self.db]
 
-    def _affine(self, h_in: np.ndarray) -> np.ndarray:
-        a = h_in @ self.W.T  # 000 Eq. 4, one row per sample
+    def _affine(self, h_in: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        # 000 Eq. 4, one row per sample; W.T is a transposed view, so BLAS gets a flag, no copy.
+        a = np.matmul(h_in, self.W.T, out=out)
         if self.b is not None:
             a += self.b
         return a
 
+    def workspace(self, n: int, dtype) -> _Workspace:
+        """The reused buffers for a batch of ``n`` rows (allocated once per batch shape)."""
+        key = (n, np.dtype(dtype))
+        ws = self._workspaces.get(key)
+        if ws is None:
+            if len(self._workspaces) >= _MAX_WORKSPACES:  # e.g. many evaluation sizes
+                self._workspaces.clear()
+            ws = self._workspaces[key] = _Workspace(n, self.n_in, self._rows, dtype)
+        return ws
+
     def forward(self, h_in: np.ndarray, training: bool = False, rng=None) -> np.ndarray:
-        """h^{l+1} = φ(a^{l+1}), a^{l+1} = W h^l + b (000 Eq. 3-4); keeps h_in, a and h."""
+        """h^{l+1} = φ(a^{l+1}), a^{l+1} = W h^l + b (000 Eq. 3-4); keeps h_in, a and h.
+
+        In training mode a, h (and later δ, W^T δ) live in per-batch-shape buffers that the next
+        training pass of the same shape overwrites, so a training step allocates nothing; at
+        prediction time every call returns fresh arrays.
+        """
         self.h_in = h_in
-        self.a = self._affine(h_in)
-        self.h = self.activation.value(self.a)
+        self._ws = self.workspace(len(h_in), h_in.dtype) if training else None
+        if self._ws is None:
+            self.a = self._affine(h_in)
+            self.h = self.activation.value(self.a)
+        else:
+            self.a = self._affine(h_in, out=self._ws.a)
+            self.h = self.activation.value_into(self.a, self._ws.h)
         return self.h
 
     def backward(self, grad_h: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """δ^{l+1} = φ'(a^{l+1}) ⊙ ∂L/∂h^{l+1} (000 Eq. 6c, 8b), then the gradients."""
+        out = None if self._ws is None else self._ws.delta
         try:
-            delta = self.activation.backprop(self.a, self.h, grad_h)
+            delta = self.activation.backprop(self.a, self.h, grad_h, out=out)
         except NotDifferentiableError as exc:
             raise NotDifferentiableError(f"{self.describe()}: {exc}") from None
         return self.backward_delta(delta, need_input_grad)
@@ -176,11 +200,19 @@ class Dense(Layer):
         """Given δ^{l+1}: ∂L/∂W = mean δ (h^l)^T, ∂L/∂b = mean δ (000 Eq. 6a-6b); returns W^T δ."""
         self.delta = delta
         n = delta.shape[0]
-        np.matmul(delta.T, self.h_in, out=self.dW)
-        self.dW /= n
+        if n == 1:  # an outer product: BLAS's GEMM with K = 1 is several times slower
+            np.multiply(delta.T, self.h_in, out=self.dW)
+        else:
+            np.matmul(delta.T, self.h_in, out=self.dW)  # transposes passed as flags, not copied
+            self.dW /= n
         if self.b is not None:
-            np.mean(delta, axis=0, out=self.db)
-        return delta @ self.W if need_input_grad else None  # 000 Eq. 6e: Σ_k δ_k w_ki
+            np.add.reduce(delta, axis=0, out=self.db)
+            if n > 1:
+                self.db /= n
+        if not need_input_grad:  # the first layer's input delta is never needed
+            return None
+        out = None if self._ws is None or self._ws.n != n else self._ws.grad_in
+        return np.matmul(delta, self.W, out=out)  # 000 Eq. 6e: Σ_k δ_k w_ki
 
     def config(self) -> dict:
         return {
@@ -211,6 +243,7 @@ class Maxout(Dense):
 
     def forward(self, h_in, training=False, rng=None):
         self.h_in = h_in
+        self._ws = None  # Maxout keeps the plain, allocating path
         self.a = self._affine(h_in)
         pieces = self.a.reshape(len(h_in), self.n_out, self._pieces)
         self.winner = pieces.argmax(axis=2)
@@ -265,6 +298,22 @@ class Dropout(Layer):
 
     def __repr__(self):
         return f"Dropout p={self.p}"
+
+
+_MAX_WORKSPACES = 4
+
+
+class _Workspace:
+    """Per-layer buffers for one batch shape: a, h, δ (n × units) and W^T δ (n × n_in)."""
+
+    __slots__ = ("n", "a", "h", "delta", "grad_in")
+
+    def __init__(self, n: int, n_in: int, rows: int, dtype):
+        self.n = n
+        self.a = np.empty((n, rows), dtype=dtype)
+        self.h = np.empty((n, rows), dtype=dtype)
+        self.delta = np.empty((n, rows), dtype=dtype)
+        self.grad_in = np.empty((n, n_in), dtype=dtype)
 
 
 def _matrix(values, name: str) -> np.ndarray:

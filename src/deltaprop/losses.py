@@ -69,11 +69,12 @@ class Loss(ABC):
         """L computed from the pre-activation a^m of the canonical output activation."""
         raise InputError(f"{self.name} has no canonical link to compute from logits")
 
-    def delta_from_logits(self, a: np.ndarray, h: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Fused output error δ^m = ŷ − y for the canonical pair (004 table)."""
+    def delta_from_logits(self, a: np.ndarray, h: np.ndarray, y: np.ndarray,
+                          out: np.ndarray | None = None) -> np.ndarray:
+        """Fused output error δ^m = ŷ − y for the canonical pair (004 table), into ``out``."""
         if self.canonical is None:
             raise InputError(f"{self.name} has no canonical link, so no fused delta")
-        return h - y
+        return np.subtract(h, y, out=out)
 
     def value(self, h: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         """Mean of :meth:`per_sample` over the batch (weighted when ``sample_weight`` is given)."""

@@ -130,9 +130,32 @@ class Network:
             raise InputError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         for layer in self.layers:
             layer.astype(self.dtype)
+        self._flatten()
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.extras: dict = {}
         self._batch = None
+
+    def _flatten(self) -> None:
+        """Lay all parameters out in one contiguous buffer, and all gradients in another.
+
+        Every ``W``, ``b``, ``dW``, ``db`` becomes a view of its flat buffer, in the order of
+        :meth:`parameters`, so an optimizer can update all of them with a few ufunc calls over
+        one array (see :func:`deltaprop.optimizers.flat_view`) instead of a few per array.
+        """
+        for attr, grads in (("_flat_params", False), ("_flat_grads", True)):
+            arrays = self.gradients() if grads else self.parameters()
+            flat = np.empty(sum(a.size for a in arrays), dtype=self.dtype)
+            pos = 0
+            for layer in self.trainable_layers:
+                for name in (("dW", "db") if grads else ("W", "b")):
+                    old = getattr(layer, name)
+                    if old is None:
+                        continue
+                    view = flat[pos:pos + old.size].reshape(old.shape)
+                    view[...] = old
+                    setattr(layer, name, view)
+                    pos += old.size
+            setattr(self, attr, flat)
 
     def _check_sizes(self) -> None:
         width = None
@@ -251,7 +274,8 @@ class Network:
         """δ^m: ŷ − y for a canonical pair (004), else φ'(a^m) ⊙ ∇L(h^m) (000 Eq. 8a)."""
         out = self.layers[-1]
         if self.fused:
-            return self.loss.delta_from_logits(out.a, out.h, Y)
+            buf = None if out._ws is None else out._ws.delta  # reused in training mode
+            return self.loss.delta_from_logits(out.a, out.h, Y, out=buf)
         grad = self.loss.gradient(out.h, Y)
         try:
             return self.output_activation.backprop(out.a, out.h, grad)
@@ -333,6 +357,7 @@ class Network:
             clone.dtype = np.dtype(dtype)
             for layer in clone.layers:
                 layer.astype(clone.dtype)
+        clone._flatten()  # deepcopy copies each view on its own; lay them out flat again
         return clone
 
     def save(self, path, extras: dict | None = None) -> None:
