@@ -1,0 +1,3 @@
+from deltaprop.cli import main
+
+raise SystemExit(main())
