@@ -233,3 +233,22 @@ def leave_one_out(n: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     if n < 2:
         raise InputError(f"leave_one_out needs n >= 2 samples, got {n}")
     return _folds(np.arange(n), n)
+
+
+# ===========================================================================================
+# Cross-validation and hyperparameter search (002 §5): implemented in deltaprop.search
+# ===========================================================================================
+# Re-exported lazily (PEP 562), so that deltaprop.search can import the splits above without
+# a circular import: dp.model_selection.cross_validate is deltaprop.search.cross_validate.
+
+_SEARCH_NAMES = ("cross_validate", "CVResult", "GridSearch", "RandomSearch", "search",
+                 "make_splits")
+__all__ += list(_SEARCH_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SEARCH_NAMES:
+        from deltaprop import search as _search
+
+        return getattr(_search, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
