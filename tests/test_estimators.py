@@ -30,9 +30,9 @@ from deltaprop.estimators import MLPClassifier, MLPRegressor, load_estimator
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 _FLOAT32 = ("float32 arithmetic: BLAS computes a row's product with different blocking for "
-            "different batch sizes, so predictions differ in the last float32 bits (~1e-7 "
-            "relative) - the check's rtol=1e-7 is below float32 resolution. Run in float64 "
-            "by test_invariance_checks_in_float64 below.")
+            "different batch sizes, so predictions can differ in the last float32 bits (~1e-7 "
+            "relative; data-dependent, so it may also pass) - the check's rtol=1e-7 is below "
+            "float32 resolution. Run in float64 by test_invariance_checks_in_float64 below.")
 _STOCHASTIC_SW = ("mini-batch SGD/Adam: repeating a row changes the batches and the random "
                   "permutation, so the fits cannot be equal. Passes with the deterministic "
                   "full-batch solver='lbfgs', see test_sample_weight_equivalence_lbfgs below.")

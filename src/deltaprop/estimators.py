@@ -349,7 +349,7 @@ class _BaseMLP(BaseEstimator):
     def _build_network(self, n_in: int, n_out: int, seed: int):
         return mlp([n_in, *self._validated_hidden(), n_out], activation=self.activation,
                    output_activation=self._output_activation(), loss=self._loss_name(),
-                   init=self.init,
+                   init="xavier_uniform" if self.init is None else self.init,
                    dropout=self.dropout, seed=seed, dtype=self.dtype)
 
     def _loss_name(self) -> str | None:
@@ -686,7 +686,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun
         As in scikit-learn.
     init : str or dict, optional
-        Weight initializer of :mod:`deltaprop.init` (default: He for rectifiers, Xavier else).
+        Weight initializer of :mod:`deltaprop.init`. The default is scikit-learn's: Glorot
+        (Xavier) uniform for every layer, U[-r, r] with r = sqrt(6 / (fan_in + fan_out)).
+        Pass e.g. "he_normal" for the notes' choice for ReLU units (000 Table 2).
     output_activation : {"logistic", "softmax"}, optional
         Default: logistic for binary and multilabel targets, softmax for multiclass.
     loss : str, optional
