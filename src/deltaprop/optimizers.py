@@ -35,6 +35,7 @@ __all__ = [
     "Adam",
     "get_optimizer",
     "learning_rate_multipliers",
+    "flat_view",
 ]
 
 
@@ -47,6 +48,27 @@ def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> flo
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
     return value
+
+
+def flat_view(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The 1-D buffer that ``arrays`` tile exactly, in order, or None.
+
+    The network lays its parameters (and gradients) out this way (``Network._flatten``), so an
+    optimizer can update all of them with one ufunc call per rule term instead of one per array.
+    """
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    pos = start = base.__array_interface__["data"][0]
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype:
+            return None
+        if a.__array_interface__["data"][0] != pos:
+            return None
+        pos += a.nbytes
+    return base if pos == start + base.nbytes else None
 
 
 def learning_rate_multipliers(
@@ -124,6 +146,12 @@ class Optimizer:
         self.t = 0  # number of steps taken (Adam's bias correction needs it)
         self._slots: dict[str, list[np.ndarray]] = {}
         self._buf: list[np.ndarray] | None = None
+        # Flat mode (performance): when params and grads each tile one buffer and all arrays
+        # share one rate, the state lives in flat arrays too (the per-array slots are views of
+        # them, so get_state is unchanged) and a step is a few ufunc calls over everything.
+        self._flat: tuple[np.ndarray, np.ndarray] | None = None
+        self._flat_slots: dict[str, np.ndarray] = {}
+        self._flat_buf: np.ndarray | None = None
 
     # -- hot path -----------------------------------------------------------------------
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
@@ -135,24 +163,54 @@ class Optimizer:
             Aligned lists of parameter arrays and their gradients. ``grads`` is not modified.
         """
         if self._buf is None:
-            self._init_slots(params)
+            self._init_slots(params, grads)
         self.t += 1
+        flat = self._flat
+        if (flat is not None and len(params) == len(self._buf)
+                and all(p.base is flat[0] for p in params)
+                and all(g.base is flat[1] for g in grads)):
+            self._update(None, flat[0], flat[1], self.learning_rate)
+            return
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             lr = self.learning_rate if self.multipliers is None else (
                 self.learning_rate * self.multipliers[i])
             self._update(i, p, g, lr)
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+    def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        """Apply the rule to parameter array ``i`` (``None``: all of them, as one flat array)."""
         raise NotImplementedError
+
+    def _slot(self, name: str, i: int | None) -> np.ndarray:
+        return self._flat_slots[name] if i is None else self._slots[name][i]
+
+    def _scratch(self, i: int | None) -> np.ndarray:
+        return self._flat_buf if i is None else self._buf[i]
 
     def _slot_names(self) -> tuple[str, ...]:
         return ()
 
-    def _init_slots(self, params: Sequence[np.ndarray]) -> None:
+    def _init_slots(self, params: Sequence[np.ndarray],
+                    grads: Sequence[np.ndarray] | None = None) -> None:
         if self.multipliers is not None and len(self.multipliers) != len(params):
             raise InputError(
                 f"{len(self.multipliers)} learning-rate multipliers for {len(params)} parameters"
             )
+        flat_p = flat_view(params)
+        flat_g = None if grads is None else flat_view(grads)
+        if (flat_p is not None and flat_g is not None and flat_g.dtype == flat_p.dtype
+                and flat_g.size == flat_p.size and self.multipliers is None):
+            self._flat = (flat_p, flat_g)
+            self._flat_buf = np.empty_like(flat_p)
+            for name in self._slot_names():
+                state = np.zeros_like(flat_p)
+                views, pos = [], 0
+                for j, p in enumerate(params):
+                    view = state[pos:pos + p.size].reshape(p.shape)
+                    if name in self._slots:  # restored from a checkpoint: keep the values
+                        view[...] = self._slots[name][j]
+                    views.append(view)
+                    pos += p.size
+                self._flat_slots[name], self._slots[name] = state, views
         for name in self._slot_names():
             if name not in self._slots:
                 self._slots[name] = [np.zeros_like(p) for p in params]
@@ -163,6 +221,7 @@ class Optimizer:
         self.t = 0
         self._slots = {}
         self._buf = None
+        self._flat, self._flat_slots, self._flat_buf = None, {}, None
 
     # -- state --------------------------------------------------------------------------
     def _hyper(self) -> dict[str, Any]:
@@ -221,8 +280,8 @@ class GradientDescent(Optimizer):
 
     name = "sgd"
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        buf = self._buf[i]
+    def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        buf = self._scratch(i)
         np.multiply(g, lr, out=buf)
         np.subtract(p, buf, out=p)
 
@@ -264,8 +323,8 @@ class Momentum(GradientDescent):
     def _hyper(self) -> dict[str, Any]:
         return {"mu": self.mu, "nesterov": self.nesterov}
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        v, buf = self._slots["velocity"][i], self._buf[i]
+    def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        v, buf = self._slot("velocity", i), self._scratch(i)
         np.multiply(g, lr, out=buf)           # buf = eta g
         np.multiply(v, self.mu, out=v)
         np.subtract(v, buf, out=v)            # v = mu v - eta g
@@ -316,8 +375,8 @@ class Adam(Optimizer):
     def _hyper(self) -> dict[str, Any]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        m, s, buf = self._slots["m"][i], self._slots["s"][i], self._buf[i]
+    def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        m, s, buf = self._slot("m", i), self._slot("s", i), self._scratch(i)
         b1, b2 = self.beta_1, self.beta_2
         corr2 = math.sqrt(1.0 - b2**self.t)
         lr_t = lr * corr2 / (1.0 - b1**self.t)
