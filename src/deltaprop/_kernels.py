@@ -1,0 +1,189 @@
+"""numba kernel of :class:`deltaprop.fastpath.FastLoop`: one epoch of online SGD in one call.
+
+Imported only when numba is installed. One step for the pair (x, y) (000 Algorithm 9.1):
+
+1. forward, a = W h + b and h = φ(a) layer by layer (000 Eq. 3-4); the output is computed with
+   the loss from the logits (log-sum-exp), and the fused output delta δ^m = ŷ − y (004 table);
+2. for each layer from the top, one pass over the rows of W: accumulate g = W^T δ (000 Eq. 6e)
+   from the old weights, and update the row, v ← μ v − η δ_i h, W_i ← W_i + v (002 §6);
+   then δ of the layer below is φ'(h) ⊙ g from the stored h (σ' = σ(1 − σ), tanh' = 1 − tanh²,
+   ReLU' = [h > 0]; 000 Eq. 6f).
+
+Gradient norms of each layer come for free: ‖δ hᵀ‖² = ‖δ‖² ‖h‖² for one sample.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba.typed import List
+
+from deltaprop.optimizers import Momentum
+
+# Reassociation (vectorized sums) and fused multiply-add, but no "no NaN / no inf" assumption:
+# the divergence check below must see a non-finite loss.
+_FASTMATH = {"reassoc", "contract", "nsz"}
+
+
+class KernelState:
+    """Typed lists of the live arrays and the per-sample buffers the kernel works in."""
+
+    def __init__(self, network):
+        from deltaprop.fastpath import hidden_codes
+
+        layers = network.trainable_layers
+        dtype = network.dtype
+        self.layers = layers
+        self.acts = np.array(hidden_codes(network) + [0], dtype=np.int64)
+        self.hs = List([np.zeros(layers[0].n_in, dtype)] + [np.zeros(lay.n_out, dtype)
+                                                            for lay in layers])
+        self.ds = List([np.zeros(lay.n_out, dtype) for lay in layers])
+        self.gs = List([np.zeros(lay.n_in, dtype) for lay in layers])
+        self.norms = np.zeros(len(layers))
+        self._zeros = [(np.zeros_like(lay.W), np.zeros_like(lay.b)) for lay in layers]
+
+    def sync_velocity(self, optimizer, params) -> None:
+        """Point the kernel at the live weights and at the optimizer's (flat) velocity views."""
+        layers = self.layers
+        self.Ws = List([lay.W for lay in layers])
+        self.Bs = List([lay.b for lay in layers])
+        if isinstance(optimizer, Momentum):
+            if optimizer._buf is None:
+                optimizer._init_slots(params, [g for lay in layers for g in lay.grads()])
+            v = optimizer._slots["velocity"]
+            self.VWs, self.VBs = List(v[0::2]), List(v[1::2])
+        else:  # plain gradient descent is momentum with μ = 0 and a velocity it never reuses
+            self.VWs = List([z[0] for z in self._zeros])
+            self.VBs = List([z[1] for z in self._zeros])
+        self.norms[:] = 0.0
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _activate(h, code):
+    if code == 1:
+        for j in range(h.shape[0]):
+            if h[j] < 0:
+                h[j] = 0
+    elif code == 2:
+        for j in range(h.shape[0]):
+            h[j] = 1.0 / (1.0 + math.exp(-h[j]))
+    elif code == 3:
+        for j in range(h.shape[0]):
+            h[j] = math.tanh(h[j])
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _derivative_times(h, g, code, out):
+    """out = φ'(a) ⊙ g, with φ' from the stored output h (000 Table 1)."""
+    for j in range(h.shape[0]):
+        if code == 0:
+            out[j] = g[j]
+        elif code == 1:
+            out[j] = g[j] if h[j] > 0 else 0
+        elif code == 2:
+            out[j] = g[j] * h[j] * (1 - h[j])
+        else:
+            out[j] = g[j] * (1 - h[j] * h[j])
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _output(a, y, code, delta):
+    """Turn the logits a into ŷ in place, write δ = ŷ − y, return the loss from the logits."""
+    k = a.shape[0]
+    loss = 0.0
+    if code == 2:  # softmax + categorical cross-entropy: logsumexp(a) Σy − Σ y a
+        m = a[0]
+        for i in range(1, k):
+            m = max(m, a[i])
+        s = 0.0
+        ysum = 0.0
+        for i in range(k):
+            loss -= y[i] * a[i]
+            ysum += y[i]
+            a[i] = math.exp(a[i] - m)
+            s += a[i]
+        loss += (m + math.log(s)) * ysum
+        for i in range(k):
+            a[i] /= s
+    elif code == 1:  # logistic + binary cross-entropy: max(a, 0) − a y + log(1 + e^{−|a|})
+        for i in range(k):
+            loss += max(a[i], 0.0) - a[i] * y[i] + math.log1p(math.exp(-abs(a[i])))
+            a[i] = 1.0 / (1.0 + math.exp(-a[i]))
+    else:  # identity + squared error
+        for i in range(k):
+            r = a[i] - y[i]
+            loss += 0.5 * r * r
+    for i in range(k):
+        delta[i] = a[i] - y[i]
+    return loss
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, threshold,
+                 X, Y, order, lr, mu, nesterov, norms):
+    """Online SGD over ``order``; returns (loss sum, correct count, index of a bad step or −1)."""
+    L = len(Ws)
+    loss_sum = 0.0
+    hits = 0
+    for t in range(order.shape[0]):
+        r = order[t]
+        h0 = hs[0]
+        for j in range(h0.shape[0]):
+            h0[j] = X[r, j]
+        for l in range(L):  # forward, 000 Eq. 3-4
+            W, b, hin, h = Ws[l], Bs[l], hs[l], hs[l + 1]
+            for i in range(W.shape[0]):
+                s = b[i]
+                for j in range(W.shape[1]):
+                    s += W[i, j] * hin[j]
+                h[i] = s
+            if l < L - 1:
+                _activate(h, acts[l])
+        out = hs[L]
+        y = Y[r]
+        loss = _output(out, y, out_code, ds[L - 1])
+        if not math.isfinite(loss):
+            return loss_sum, hits, t
+        loss_sum += loss
+        if softmax_like:
+            hits += int(np.argmax(out) == np.argmax(y))
+        else:
+            ok = True
+            for i in range(out.shape[0]):
+                ok = ok and ((out[i] > threshold) == (y[i] > threshold))
+            hits += int(ok)
+        for l in range(L - 1, -1, -1):  # backward and update, one pass over each W
+            W, VW, b, VB = Ws[l], VWs[l], Bs[l], VBs[l]
+            d, hin, g = ds[l], hs[l], gs[l]
+            need_g = l > 0
+            if need_g:
+                g[:] = 0
+            dd = 0.0
+            hh = 1.0
+            for j in range(hin.shape[0]):
+                hh += hin[j] * hin[j]
+            for i in range(W.shape[0]):
+                c = d[i]
+                dd += c * c
+                if need_g:
+                    for j in range(W.shape[1]):
+                        g[j] += W[i, j] * c
+                for j in range(W.shape[1]):
+                    v = mu * VW[i, j] - lr * (c * hin[j])
+                    VW[i, j] = v
+                    if nesterov:
+                        W[i, j] += mu * v - lr * (c * hin[j])
+                    else:
+                        W[i, j] += v
+                v = mu * VB[i] - lr * c
+                VB[i] = v
+                if nesterov:
+                    b[i] += mu * v - lr * c
+                else:
+                    b[i] += v
+            norms[l] += math.sqrt(dd * hh)
+            if need_g:
+                _derivative_times(hin, g, acts[l - 1], ds[l - 1])
+    return loss_sum, hits, -1
