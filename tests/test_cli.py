@@ -1,0 +1,260 @@
+"""The ``deltaprop`` command, run end to end in subprocesses (as a user runs it)."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import datasets
+from deltaprop.pipeline import ModelInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(*args, cwd, timeout=300):
+    """``python -m deltaprop ARGS`` in ``cwd``; returns the CompletedProcess."""
+    env = dict(os.environ, PYTHONWARNINGS="error")
+    return subprocess.run([sys.executable, "-m", "deltaprop", *map(str, args)], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def accuracy_of(stdout):
+    found = re.findall(r"^accuracy: (\d\.\d{4})$", stdout, flags=re.M)
+    assert found, f"no 'accuracy: 0.xxxx' line in:\n{stdout}"
+    return float(found[-1])
+
+
+def assert_png(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 2000, path
+    from matplotlib import image
+
+    pixels = image.imread(path)
+    assert pixels.ndim == 3 and min(pixels.shape[:2]) > 100
+    assert pixels[..., :3].std() > 0.01  # something is drawn
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One default ``deltaprop train`` (no arguments), shared by several tests."""
+    cwd = tmp_path_factory.mktemp("digits")
+    proc = run_cli("train", cwd=cwd)
+    return proc, cwd / "runs" / "digits"
+
+
+# ------------------------------------------------------------------------------- help
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"]])
+def test_help_on_every_command(tmp_path, command):
+    proc = run_cli(*command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("usage: deltaprop")
+    if command == ["train"]:
+        for option in ("--dataset", "--target", "--layers", "--activation",
+                       "--output-activation", "--loss", "--init", "--optimizer",
+                       "--learning-rate", "--schedule", "--batch-size", "--epochs", "--dropout",
+                       "--l1", "--l2", "--clip", "--early-stopping", "--augment", "--seed",
+                       "--dtype", "--out", "--checkpoint-every", "--resume"):
+            assert option in proc.stdout, option
+
+
+# ------------------------------------------------------------------------------ train
+def test_default_train_on_digits_writes_model_history_and_figures(digits_run):
+    proc, out = digits_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert accuracy_of(proc.stdout) >= 0.95
+    assert "precision" in proc.stdout and "confusion matrix" in proc.stdout
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["epochs"]) == 30 and history["best_epoch"] in range(1, 31)
+    assert history["epochs"][-1]["loss"] < history["epochs"][0]["loss"]
+    assert_png(out / "learning_curves.png")
+    assert_png(out / "confusion_matrix.png")
+    net = dp.load(out / "model.npz")
+    info = ModelInfo.from_network(net)
+    assert (net.n_inputs, net.n_outputs) == (64, 10)
+    assert info.class_names == [str(i) for i in range(10)]
+    assert info.preprocessor is not None  # standardization travels in the model file
+
+
+def test_evaluate_repeats_the_test_summary_of_train(digits_run):
+    proc, out = digits_run
+    ev = run_cli("evaluate", out / "model.npz", "--dataset", "digits", cwd=out)
+    assert ev.returncode == 0, ev.stderr
+    assert accuracy_of(ev.stdout) == accuracy_of(proc.stdout)
+    summary = proc.stdout[proc.stdout.index("test set"):].split("\n\n")[:3]
+    assert ev.stdout.startswith("\n\n".join(summary))  # same loss, metrics and matrix
+
+
+def test_predict_takes_raw_inputs_through_the_stored_preprocessing(digits_run, tmp_path):
+    _, out = digits_run
+    data = datasets.digits()
+    X, y = data.X[:200], data.y[:200]
+    write_csv(tmp_path / "raw.csv", data.feature_names, X.tolist())
+    proc = run_cli("predict", out / "model.npz", "raw.csv", "--proba", "-o", "pred.csv",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "pred.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    pred = np.array([int(r["prediction"]) for r in rows])
+    proba = np.array([[float(r[f"p_{k}"]) for k in range(10)] for r in rows])
+    net = dp.load(out / "model.npz")
+    expected = net.forward(ModelInfo.from_network(net).transform(X, "X")).argmax(axis=1)
+    np.testing.assert_array_equal(pred, expected)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+    assert (pred == y).mean() > 0.95  # raw pixels 0..16 work: the model standardizes them
+
+
+def test_csv_train_predict_roundtrip_with_categorical_column(tmp_path):
+    rng = np.random.default_rng(0)
+    kinds, rows = ["bird", "cat", "dog"], []
+    for i in range(240):
+        k = i % 3
+        rows.append([f"{[0.3, 4, 30][k] * rng.uniform(0.7, 1.3):.3f}",
+                     rng.choice(["black", "white"]),
+                     f"{[10, 25, 60][k] * rng.uniform(0.8, 1.2):.2f}", kinds[k]])
+    write_csv(tmp_path / "pets.csv", ["weight", "color", "height", "kind"], rows)
+    proc = run_cli("train", "--dataset", "pets.csv", "--target", "kind", "--epochs", "40",
+                   "--layers", "16", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert accuracy_of(proc.stdout) >= 0.9
+    assert_png(tmp_path / "run" / "confusion_matrix.png")
+    # new file: columns in another order, no target column
+    write_csv(tmp_path / "new.csv", ["height", "weight", "color"],
+              [["11", "0.3", "white"], ["24", "4.2", "black"], ["61", "29", "white"]])
+    pred = run_cli("predict", "run/model.npz", "new.csv", cwd=tmp_path)
+    assert pred.returncode == 0, pred.stderr
+    assert pred.stdout.splitlines() == ["prediction", "bird", "cat", "dog"]
+
+
+def test_csv_regression_predicts_in_target_units(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 2, 300)
+    write_csv(tmp_path / "fall.csv", ["t", "h"], [[f"{a:.4f}", f"{4.905 * a * a:.4f}"]
+                                                 for a in x])
+    proc = run_cli("train", "--dataset", "fall.csv", "--layers", "32", "--epochs", "60",
+                   "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    r2 = float(re.search(r"^r2: (\S+)$", proc.stdout, flags=re.M).group(1))
+    assert r2 > 0.95
+    write_csv(tmp_path / "t.csv", ["t"], [["0.5"], ["1.5"]])
+    pred = run_cli("predict", "run/model.npz", "t.csv", cwd=tmp_path)
+    assert pred.returncode == 0, pred.stderr
+    lines = pred.stdout.splitlines()
+    assert lines[0] == "h"
+    np.testing.assert_allclose([float(v) for v in lines[1:]], [1.226, 11.036], atol=1.0)
+
+
+def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(tmp_path):
+    common = ("--epochs", "6", "--layers", "16", "--quiet")
+    full = run_cli("train", *common, "--out", "full", cwd=tmp_path)
+    part = run_cli("train", "--epochs", "3", "--layers", "16", "--checkpoint-every", "1",
+                   "--out", "part", cwd=tmp_path)
+    assert full.returncode == 0 and part.returncode == 0, full.stderr + part.stderr
+    assert (tmp_path / "part" / "checkpoint.ckpt").is_file()
+    resumed = run_cli("train", "--resume", "--epochs", "6", "--out", "part", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    h_full = json.loads((tmp_path / "full" / "history.json").read_text())
+    h_res = json.loads((tmp_path / "part" / "history.json").read_text())
+    assert [e["loss"] for e in h_res["epochs"]] == [e["loss"] for e in h_full["epochs"]]
+    assert h_res["best_epoch"] == h_full["best_epoch"]
+    assert accuracy_of(resumed.stdout) == accuracy_of(full.stdout)
+
+
+def test_python_dash_m_deltaprop_cli_also_works(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "deltaprop.cli", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"deltaprop {dp.__version__}"
+
+
+# ------------------------------------------------------------------------ user errors
+def _not_utf8(tmp_path):
+    (tmp_path / "bin.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
+    return ["train", "--dataset", "bin.csv"]
+
+
+USER_ERRORS = {
+    "unknown dataset": (["train", "--dataset", "nosuchset"], "unknown dataset 'nosuchset'"),
+    "missing CSV": (["train", "--dataset", "missing.csv"], "cannot read CSV file missing.csv"),
+    "CSV not UTF-8": (_not_utf8, "bin.csv is not UTF-8 text"),
+    "CSV target absent": (["train", "--dataset", "ok.csv", "--target", "zz"],
+                          "target column 'zz' not found"),
+    "bad --layers": (["train", "--layers", "12,x"], "argument --layers"),
+    "bad --batch-size": (["train", "--batch-size", "0"], "argument --batch-size"),
+    "bad --learning-rate": (["train", "--learning-rate", "-1"], "argument --learning-rate"),
+    "bad --epochs": (["train", "--epochs", "many"], "argument --epochs"),
+    "bad --optimizer": (["train", "--optimizer", "rmsprop"], "argument --optimizer"),
+    "bad --activation": (["train", "--activation", "swish"], "unknown activation 'swish'"),
+    "bad --schedule": (["train", "--schedule", "zigzag"], "unknown schedule 'zigzag'"),
+    "bad --augment": (["train", "--augment", "blur=2"], "unknown key 'blur'"),
+    "--target on built-in": (["train", "--dataset", "iris", "--target", "x"],
+                             "--target only applies to CSV files"),
+    "resume without a run": (["train", "--resume", "--out", "empty"], "nothing to resume"),
+    "model file missing": (["predict", "nomodel.npz", "ok.csv"], "nomodel.npz"),
+    "not a model file": (["predict", "ok.csv", "ok.csv"], "not a valid deltaprop model file"),
+    "missing subcommand": ([], "required"),
+}
+
+
+@pytest.mark.parametrize("name", list(USER_ERRORS))
+def test_user_errors_print_one_line_and_exit_2(tmp_path, name):
+    args, message = USER_ERRORS[name]
+    write_csv(tmp_path / "ok.csv", ["a", "b", "y"], [[1, 2, 0], [3, 4, 1]] * 5)
+    if callable(args):
+        args = args(tmp_path)
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("deltaprop") and "error: " in lines[0]
+    assert message in lines[0]
+
+
+def test_wrong_feature_count_for_a_model(digits_run, tmp_path):
+    _, out = digits_run
+    write_csv(tmp_path / "three.csv", ["a", "b", "c"], [[1, 2, 3]])
+    for args, message in [
+        (["predict", out / "model.npz", "three.csv"], "has 3 columns, the model expects 64"),
+        (["evaluate", out / "model.npz", "--dataset", "iris"], "iris has 4 features, the "
+                                                              "model expects 64"),
+    ]:
+        proc = run_cli(*args, cwd=tmp_path)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert lines[0].startswith("deltaprop: error: ") and message in lines[0]
+
+
+# ------------------------------------------------------------------------------ MNIST
+def _readme_mnist_command():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.findall(r"^(deltaprop train --dataset mnist[^\n]*)$", text, flags=re.M)
+    assert found, "README.md has no 'deltaprop train --dataset mnist ...' command line"
+    return found[0].split()[1:]
+
+
+@pytest.mark.slow
+def test_mnist_with_the_readme_settings_reaches_98_percent(tmp_path):
+    from deltaprop.datasets import MNIST_FILES, mnist_dir
+
+    if not all((mnist_dir() / f).is_file() for f in MNIST_FILES):
+        pytest.skip(f"MNIST files not in {mnist_dir()} (set DELTAPROP_DATA)")
+    proc = run_cli(*_readme_mnist_command(), "--out", "mnist", "--quiet", cwd=tmp_path,
+                   timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "mnist test set (10000 samples)" in proc.stdout
+    assert accuracy_of(proc.stdout) >= 0.98
+    assert_png(tmp_path / "mnist" / "learning_curves.png")
