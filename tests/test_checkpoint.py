@@ -190,3 +190,24 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
         Trainer(net, verbose=0, checkpoint_path=model).fit(X, Y, resume=True)
     with pytest.raises(InputError, match="resume=True needs a checkpoint_path"):
         Trainer(net, verbose=0).fit(X, Y, resume=True)
+
+
+def test_continuing_a_finished_run_recomputes_the_best_epoch(tmp_path):
+    import deltaprop as dp
+    from deltaprop.training import Trainer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3))
+    Y = np.eye(2)[(X[:, 0] > 0).astype(int)]
+    path = tmp_path / "run.ckpt"
+
+    def trainer():
+        net = dp.mlp([3, 8, 2], activation="tanh", seed=0)
+        return Trainer(net, learning_rate=0.1, seed=0, verbose=0, checkpoint_every=1,
+                       checkpoint_path=path)
+
+    first = trainer().fit(X, Y, epochs=3)
+    assert first.best_epoch == 3  # the loss still falls
+    more = trainer().fit(X, Y, epochs=8, resume=True)
+    assert len(more.epochs) == 8
+    assert more.best_epoch == int(np.argmin(more["loss"])) + 1 == 8

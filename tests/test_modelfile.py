@@ -116,3 +116,15 @@ def test_truncated_foreign_and_missing_files(tmp_path, net):
         dp.load(text)
     with pytest.raises(ModelFileError, match="no such file"):
         dp.load(tmp_path / "absent.npz")
+
+
+def test_saved_file_gets_ordinary_permissions(tmp_path, net):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        net.save(tmp_path / "m.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o644

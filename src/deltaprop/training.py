@@ -370,7 +370,10 @@ class Trainer:
         if self.stop_reason is None:
             self.stop_reason = "max_epochs"
         self.history.stop_reason = self.stop_reason
-        if self.history.best_epoch is None and self.history.epochs:
+        # Without early stopping the best epoch is recomputed over the whole history, so that a
+        # resumed run does not keep the best epoch of the part before the interruption.
+        early = any(isinstance(cb, EarlyStopping) for cb in self.callbacks)
+        if self.history.epochs and (self.history.best_epoch is None or not early):
             key = "val_loss" if validation_data is not None else "loss"
             values = self.history[key]
             self.history.best_epoch = int(np.argmin(values)) + 1
