@@ -73,7 +73,10 @@ class TargetScaler:
     def _affine(self) -> tuple[np.ndarray, np.ndarray]:
         a, b = self._interval()
         span = self.data_max_ - self.data_min_
-        const = span <= 0
+        # A span below the data's float resolution is a constant column (and 1/span would
+        # overflow for subnormal spans).
+        magnitude = np.maximum(1.0, np.maximum(np.abs(self.data_max_), np.abs(self.data_min_)))
+        const = span <= np.finfo(np.float64).eps * magnitude
         scale = np.where(const, 1.0, (b - a) / np.where(const, 1.0, span))
         offset = np.where(const, (a + b) / 2 - self.data_min_, a - self.data_min_ * scale)
         return np.atleast_1d(scale), np.atleast_1d(offset)
