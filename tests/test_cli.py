@@ -258,3 +258,17 @@ def test_mnist_with_the_readme_settings_reaches_98_percent(tmp_path):
     assert "mnist test set (10000 samples)" in proc.stdout
     assert accuracy_of(proc.stdout) >= 0.98
     assert_png(tmp_path / "mnist" / "learning_curves.png")
+
+
+def test_explain_and_plot_subcommands(tmp_path):
+    grounded = run_cli("explain", "--example", "grounded", cwd=tmp_path)
+    assert grounded.returncode == 0, grounded.stderr
+    for value in ("0.550, 0.711", "[0.512]", "[-0.488]", "-0.140   0.310", "ŷ = [0.722]"):
+        assert value in grounded.stdout
+    xor = run_cli("explain", "--example", "xor", cwd=tmp_path)
+    assert xor.returncode == 0, xor.stderr
+    assert "xor" in xor.stdout.lower()
+    bad = run_cli("explain", "--example", "nope", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    help_ = run_cli("plot", "--help", cwd=tmp_path)
+    assert help_.returncode == 0 and "usage: deltaprop plot" in help_.stdout

@@ -34,6 +34,7 @@ _LAZY = {
     "preprocessing": ("deltaprop.preprocessing", None),
     "augmentation": ("deltaprop.augmentation", None),
     "plots": ("deltaprop.plots", None),
+    "landscape": ("deltaprop.landscape", None),
 }
 
 

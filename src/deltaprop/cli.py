@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--proba", action="store_true", help="add one probability column per class")
     r.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout")
     r.set_defaults(func=_cmd_predict)
+
+    from deltaprop.explain import add_cli as add_explain
+    from deltaprop.plots import add_cli as add_plot
+
+    add_explain(sub)
+    add_plot(sub)
     return p
 
 
