@@ -14,8 +14,8 @@ backend and any number of workers.
 
 Estimators follow scikit-learn's protocol (``get_params``/``set_params``/``fit``/``score``),
 e.g. :class:`deltaprop.estimators.MLPClassifier`, or any scikit-learn estimator. This module
-does not import scikit-learn (string scorers other than the built-in ones are looked up in
-``sklearn.metrics`` on demand).
+does not import scikit-learn (string scorers other than the built-in ones of
+:mod:`deltaprop._scoring` are looked up in ``sklearn.metrics`` on demand).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from deltaprop._scoring import resolve_scorer
 from deltaprop.errors import InputError
 from deltaprop.model_selection import _is_class_labels, kfold, leave_one_out, split_indices
 
@@ -39,7 +40,7 @@ __all__ = ["cross_validate", "CVResult", "GridSearch", "RandomSearch", "search",
 _BACKENDS = ("loky", "threading", "dask")
 
 
-# -- splits, scoring, cloning ----------------------------------------------------------------
+# -- splits, cloning -----------------------------------------------------------------------
 def make_splits(cv: Any, X: Any, y: Any = None, *, seed: int | None = 0,
                 stratify: bool | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Index pairs ``(train, validation)`` for a ``cv`` spec.
@@ -86,49 +87,6 @@ def make_splits(cv: Any, X: Any, y: Any = None, *, seed: int | None = 0,
     if not splits:
         raise InputError("cv gave no splits")
     return splits
-
-
-def _builtin_scorer(name: str) -> Callable | None:
-    def accuracy(est, X, y):
-        return float(np.mean(np.all(np.asarray(est.predict(X)).reshape(len(X), -1)
-                                    == np.asarray(y).reshape(len(X), -1), axis=1)))
-
-    def neg_mean_squared_error(est, X, y):
-        pred = np.asarray(est.predict(X), dtype=float)
-        return -float(np.mean((pred - np.asarray(y, dtype=float).reshape(pred.shape)) ** 2))
-
-    def r2(est, X, y):
-        pred = np.asarray(est.predict(X), dtype=float).reshape(len(X), -1)
-        t = np.asarray(y, dtype=float).reshape(pred.shape)
-        sst = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-        sse = ((t - pred) ** 2).sum(axis=0)
-        ok = sst > 0
-        return float(np.mean(np.where(ok, 1 - sse / np.where(ok, sst, 1), sse == 0)))
-
-    return {"accuracy": accuracy, "r2": r2,
-            "neg_mean_squared_error": neg_mean_squared_error}.get(name)
-
-
-def _default_score(est: Any, X: Any, y: Any) -> float:
-    return float(est.score(X, y))
-
-
-def _scorer(scoring: Any) -> Callable:
-    if scoring is None:
-        return _default_score
-    if callable(scoring):
-        return scoring
-    if isinstance(scoring, str):
-        found = _builtin_scorer(scoring)
-        if found is not None:
-            return found
-        try:
-            from sklearn.metrics import get_scorer
-        except ImportError:
-            raise InputError(f"unknown scoring {scoring!r}; built in: accuracy, r2, "
-                             "neg_mean_squared_error") from None
-        return get_scorer(scoring)
-    raise InputError(f"scoring must be None, a name or a callable(est, X, y), got {scoring!r}")
 
 
 def _clone(estimator: Any, params: Mapping[str, Any] | None = None) -> Any:
@@ -263,7 +221,7 @@ def cross_validate(estimator: Any, X: Any, y: Any = None, *, cv: Any = 5, scorin
     ((3,), True)
     """
     splits = make_splits(cv, X, y, seed=seed)
-    scorer = _scorer(scoring)
+    scorer = resolve_scorer(scoring)
     tasks = [(estimator, {}, X, y, tr, va, scorer, seed, 0, k, return_estimators,
               dict(fit_params or {})) for k, (tr, va) in enumerate(splits)]
     res = _run(tasks, n_jobs, backend, scheduler)
@@ -334,7 +292,7 @@ class GridSearch:
         """Cross-validate every candidate, pick the best mean score, optionally refit."""
         candidates = self._candidates()
         splits = make_splits(self.cv, X, y, seed=self.seed)
-        scorer = _scorer(self.scoring)
+        scorer = resolve_scorer(self.scoring)
         tasks = [(self.estimator, params, X, y, tr, va, scorer, self.seed, c, k, False,
                   fit_params)
                  for c, params in enumerate(candidates) for k, (tr, va) in enumerate(splits)]
@@ -374,7 +332,7 @@ class GridSearch:
         return self._best().predict_proba(X)
 
     def score(self, X: Any, y: Any) -> float:
-        return float(_scorer(self.scoring)(self._best(), X, y))
+        return float(resolve_scorer(self.scoring)(self._best(), X, y))
 
 
 class RandomSearch(GridSearch):
