@@ -335,6 +335,20 @@ def test_pickle_roundtrip_and_partial_fit_after():
     assert back.n_iter_ == 11
 
 
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_pickles_naming_the_pre_package_path_still_load(cls):
+    # Until the module became a package, pickles named deltaprop.estimators.<class>; the
+    # package re-exports the classes, so such pickles must keep loading.
+    X, y = iris()
+    est = cls(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=20, random_state=0).fit(X, y)
+    data = pickle.dumps(est, protocol=2)  # protocol 2: no frames, so the names can be edited
+    here = f"{cls.__module__}\n{cls.__name__}".encode()
+    assert cls.__module__ != "deltaprop.estimators" and here in data
+    old = pickle.loads(data.replace(here, f"deltaprop.estimators\n{cls.__name__}".encode()))
+    assert type(old) is cls
+    np.testing.assert_array_equal(old.predict(X), est.predict(X))
+
+
 def test_convergence_warning_at_max_iter():
     X, y = iris()
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
