@@ -227,7 +227,9 @@ class ReLU(Activation):
         return (a > 0).astype(a.dtype)
 
     def backprop(self, a, h, grad_h, out=None):
-        out = np.multiply(grad_h, a > 0, out=out)
+        # φ'(a) = [a > 0] = sign(h) from the stored output h ≥ 0: two float passes, no mask
+        out = np.sign(h, out=out)
+        out *= grad_h
         return out
 
 

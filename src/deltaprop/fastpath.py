@@ -100,7 +100,7 @@ class FastLoop:
     def epoch(self, X: np.ndarray, Y: np.ndarray, batch_size: int | str = 32) -> dict:
         """One pass over (X, Y) (already float arrays of the network's dtype, validated).
 
-        Returns ``{"loss": mean loss, "accuracy": fraction correct, "time": seconds}``.
+        Returns ``{"loss": mean loss, "accuracy": fraction correct (classifiers), "time": s}``.
         """
         import time
 
@@ -120,15 +120,19 @@ class FastLoop:
             loss_sum, hits = self._online_compiled(X, Y, order)
         else:
             loss_sum, hits = self._minibatches(X, Y, order, size)
-        return {"loss": loss_sum / n, "accuracy": hits / n, "time": time.perf_counter() - t0}
+        stats = {"loss": loss_sum / n, "time": time.perf_counter() - t0}
+        if net.is_classifier:
+            stats["accuracy"] = hits / n
+        return stats
 
     def _batch(self, X, Y, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bufs = self._gather.get(len(idx))
         if bufs is None:
             bufs = self._gather[len(idx)] = (np.empty((len(idx), X.shape[1]), X.dtype),
                                              np.empty((len(idx), Y.shape[1]), Y.dtype))
-        np.take(X, idx, axis=0, out=bufs[0])
-        np.take(Y, idx, axis=0, out=bufs[1])
+        # mode="clip": the indices are valid, and mode="raise" would buffer the whole copy
+        np.take(X, idx, axis=0, out=bufs[0], mode="clip")
+        np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
         return bufs
 
     def _minibatches(self, X, Y, order, size) -> tuple[float, int]:

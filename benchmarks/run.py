@@ -1,0 +1,227 @@
+"""deltaprop vs PyTorch vs scikit-learn on MNIST MLPs: ``python benchmarks/run.py [--quick]``.
+
+Every measurement runs in its own process (``benchmarks/workers.py``) so that imports, thread
+pools and peak memory do not leak between frameworks. Writes ``results/<name>.json`` and
+``results/<name>.md`` (name ``latest`` unless ``--name``) and prints the markdown.
+See benchmarks/README.md for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import common  # noqa: E402
+
+TRAIN_TARGETS = {1: 4.0, 32: 2.0, 128: 1.5, 1024: 1.1}  # × PyTorch, same run
+SKLEARN_TARGET, ROOFLINE_TARGET, TTA_TARGET = 1.5, 0.85, 0.8
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _job(job: dict, env: dict, log) -> dict | None:
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "workers.py"), json.dumps(job)],
+                          capture_output=True, text=True, env=env)
+    what = " ".join(str(job.get(k, "")) for k in ("kind", "framework", "arch"))
+    if proc.returncode != 0:
+        log(f"  {what}: FAILED\n{proc.stderr[-2000:]}")
+        return None
+    log(f"  {what}: {time.perf_counter() - t:.0f} s")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _have(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def measure(args, log=print) -> dict:
+    env = dict(os.environ)
+    unset = {v: env.pop(v) for v in OPENBLAS_VARS if v in env and not args.keep_openblas_env}
+    frameworks = [f for f in args.frameworks.split(",") if f]
+    if "torch" in frameworks and not _have("torch"):
+        log("torch is not installed (pip install -e '.[bench]'); skipping it")
+        frameworks.remove("torch")
+    slices = common.SMOKE_SLICES if args.smoke else (
+        common.QUICK_SLICES if args.quick else common.SLICES)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    archs = args.archs.split(",")
+    res: dict = {"command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+                 "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                 "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                             "processor": platform.processor(), "python": platform.python_version(),
+                             "unset_env": unset},
+                 "settings": {"learning_rate": common.LEARNING_RATE, "momentum": common.MOMENTUM,
+                              "slices": slices, "epochs": args.epochs, "data": args.data},
+                 "throughput": {}, "accuracy": {}}
+    log("GEMM roofline")
+    res["roofline"] = _job({"kind": "roofline", "archs": archs, "batch": 1024}, env, log)
+    log("training and inference throughput")
+    for arch in archs:
+        for fw in frameworks:
+            out = _job({"kind": "throughput", "framework": fw, "arch": arch, "data": args.data,
+                        "batch_sizes": batch_sizes, "slices": slices, "epochs": args.epochs},
+                       env, log)
+            if out is not None:
+                res["throughput"].setdefault(arch, {})[fw] = out
+    if args.accuracy_epochs > 0:
+        log(f"time to {args.target:.0%} test accuracy")
+        tp = res["throughput"].get("784-256-256-10", {}).get("deltaprop", {}).get("batch", {})
+        threads = tp.get("128", {}).get("blas_threads", os.cpu_count())
+        for fw in [f for f in frameworks if f in ("deltaprop", "torch")]:
+            job = {"kind": "accuracy", "framework": fw, "arch": "784-256-256-10",
+                   "data": args.data, "batch_size": 128, "max_epochs": args.accuracy_epochs,
+                   "target": args.target, "blas_threads": threads}
+            res["accuracy"][fw] = _job(job, env, log)
+    res["targets"] = targets(res)
+    return res
+
+
+def _rate(res, arch, fw, bs):
+    try:
+        return res["throughput"][arch][fw]["batch"][str(bs)]["samples_per_s"]
+    except (KeyError, TypeError):
+        return None
+
+
+def targets(res) -> list[dict]:
+    """Every target of the issue, with the measured ratio and whether it is met."""
+    rows = []
+    for arch in res["throughput"]:
+        for bs, goal in TRAIN_TARGETS.items():
+            dp, pt, sk = (_rate(res, arch, f, bs) for f in ("deltaprop", "torch", "sklearn"))
+            if dp and pt:
+                rows.append({"target": f"{arch} batch {bs}: training ≥ {goal}× PyTorch",
+                             "value": dp / pt, "goal": goal, "met": dp / pt >= goal})
+            if dp and sk:
+                rows.append({"target": f"{arch} batch {bs}: training ≥ {SKLEARN_TARGET}× sklearn",
+                             "value": dp / sk, "goal": SKLEARN_TARGET,
+                             "met": dp / sk >= SKLEARN_TARGET})
+        roof = (res.get("roofline") or {}).get("archs", {}).get(arch)
+        dp = _rate(res, arch, "deltaprop", 1024)
+        if roof and dp:
+            frac = dp * common.ARCHS[arch].flops_per_sample / roof["roofline_flops_s"]
+            rows.append({"target": f"{arch} batch 1024: ≥ {ROOFLINE_TARGET:.0%} of GEMM roofline",
+                         "value": frac, "goal": ROOFLINE_TARGET, "met": frac >= ROOFLINE_TARGET})
+    acc = res.get("accuracy", {})
+    dp, pt = acc.get("deltaprop"), acc.get("torch")
+    if dp and pt and dp["time_s"] and pt["time_s"]:
+        r = dp["time_s"] / pt["time_s"]
+        rows.append({"target": f"time to 98 % ≤ {TTA_TARGET}× PyTorch", "value": r,
+                     "goal": TTA_TARGET, "met": r <= TTA_TARGET})
+    if dp and pt:
+        r = dp["peak_rss_mb"] / pt["peak_rss_mb"]
+        rows.append({"target": "peak RSS ≤ PyTorch's", "value": r, "goal": 1.0, "met": r <= 1.0})
+    return rows
+
+
+def _fmt(x, digits=0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def markdown(res) -> str:
+    lines = [f"Run {res['date']}: `{res['command']}`", ""]
+    m = res["machine"]
+    pools = (res.get("roofline") or {}).get("threadpools", [])
+    blas = "; ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} kernel,"
+                     f" {p.get('num_threads')} threads, {os.path.basename(p.get('filepath', ''))})"
+                     for p in pools if p.get("user_api") == "blas")
+    torch_info = (res.get("roofline") or {}).get("torch")
+    lines.append(f"Machine: {m['cores']} cores, {m['processor'] or m['platform']}; numpy BLAS: "
+                 f"{blas or 'unknown'}"
+                 + (f"; torch {torch_info['version']} ({torch_info['cpu_capability']}, MKL)"
+                    if torch_info else ""))
+    if m["unset_env"]:
+        lines.append(f"Unset for this run: {m['unset_env']}")
+    lines.append("")
+    for arch, fws in res["throughput"].items():
+        names = [f for f in ("deltaprop", "torch", "sklearn", "deltaprop-trainer") if f in fws]
+        lines.append(f"**{arch}** ({common.ARCHS[arch].activation} hidden, softmax + CE), "
+                     "training samples/s (median of epochs after warm-up):")
+        lines.append("")
+        head = ["batch", *names, "× torch", "× sklearn", "dp BLAS threads"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for bs in TRAIN_TARGETS:
+            r = {f: _rate(res, arch, f, bs) for f in names}
+            if r.get("deltaprop") is None:
+                continue
+            vs = [r["deltaprop"] / r[f] if r.get(f) else None for f in ("torch", "sklearn")]
+            th = fws["deltaprop"]["batch"][str(bs)]["blas_threads"]
+            lines.append("| " + " | ".join([str(bs), *(_fmt(r[f]) for f in names),
+                                            *(_fmt(v, 2) for v in vs), str(th)]) + " |")
+        inf = " · ".join(f"{f} {_fmt(fws[f]['inference_samples_per_s'])}" for f in names)
+        rss = " · ".join(f"{f} {_fmt(fws[f]['peak_rss_mb'])}" for f in names)
+        lines += ["", f"Inference samples/s (10,000 test images): {inf}.  "
+                      f"Peak RSS MiB: {rss}."]
+        roof = (res.get("roofline") or {}).get("archs", {}).get(arch)
+        dp = _rate(res, arch, "deltaprop", 1024)
+        if roof and dp:
+            fps = common.ARCHS[arch].flops_per_sample
+            lines.append(f"GEMM roofline at batch 1024: {roof['roofline_flops_s'] / 1e9:.1f} "
+                         f"GFLOP/s ({roof['best']}); deltaprop {dp * fps / 1e9:.1f} GFLOP/s "
+                         f"= {dp * fps / roof['roofline_flops_s']:.0%} ({fps:,} FLOP/sample).")
+        lines.append("")
+    acc = res.get("accuracy", {})
+    if acc:
+        lines.append("**Time to 98 % test accuracy**, 784-256-256-10, batch 128, SGD momentum "
+                     f"0.9, lr {common.LEARNING_RATE}, same initial weights:")
+        lines.append("")
+        lines += ["| framework | reached | epochs | seconds | peak RSS MiB |",
+                  "|---|---|---|---|---|"]
+        for fw, a in acc.items():
+            if a:
+                lines.append(f"| {fw} | {a['reached']} | {a['epochs']} | {_fmt(a['time_s'], 1)} "
+                             f"| {_fmt(a['peak_rss_mb'])} |")
+        lines.append("")
+    lines += ["**Targets** (ratios within this run):", "", "| target | measured | met |",
+              "|---|---|---|"]
+    for t in res["targets"]:
+        lines.append(f"| {t['target']} | {t['value']:.2f} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smaller slices, fewer epochs")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
+    p.add_argument("--frameworks", default="deltaprop,torch,sklearn,deltaprop-trainer")
+    p.add_argument("--archs", default=",".join(common.ARCHS))
+    p.add_argument("--batch-sizes", default="1,32,128,1024")
+    p.add_argument("--epochs", type=int, default=None, help="timed epochs (default 3)")
+    p.add_argument("--accuracy-epochs", type=int, default=None,
+                   help="max epochs of the time-to-accuracy run (0 skips it)")
+    p.add_argument("--target", type=float, default=0.98)
+    p.add_argument("--data", default="mnist", choices=["mnist", "synthetic"])
+    p.add_argument("--keep-openblas-env", action="store_true",
+                   help=f"do not unset {' and '.join(OPENBLAS_VARS)} for the workers")
+    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--name", default=None, help="result file name (default: latest / quick)")
+    args = p.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 3
+    if args.accuracy_epochs is None:
+        args.accuracy_epochs = 0 if args.smoke else (12 if args.quick else 40)
+    res = measure(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+    name = args.name or ("smoke" if args.smoke else "quick" if args.quick else "latest")
+    os.makedirs(args.out, exist_ok=True)
+    text = markdown(res)
+    for ext, content in (("json", json.dumps(res, indent=1)), ("md", text)):
+        path = os.path.join(args.out, f"{name}.{ext}")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(path + ".tmp", path)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
