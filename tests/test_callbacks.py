@@ -113,24 +113,86 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_progress_bar_silent_without_terminal_and_shows_loss_on_one():
+def test_progress_bar_draws_a_bar_on_a_terminal_and_nothing_with_verbose_0():
     t = fake_trainer([])
-    quiet = io.StringIO()
-    bar = ProgressBar(verbose=1, stream=quiet)
-    bar.on_train_begin(t)
-    bar.on_epoch_end(t, 1, {"loss": 0.5})
-    bar.on_train_end(t)
-    assert quiet.getvalue() == ""
+    for stream in (io.StringIO(), FakeTTY()):
+        bar = ProgressBar(verbose=0, stream=stream)
+        bar.on_train_begin(t)
+        bar.on_epoch_end(t, 1, {"loss": 0.5})
+        bar.on_train_end(t)
+        assert bar.bar is None and stream.getvalue() == ""
     tty = FakeTTY()
-    bar = ProgressBar(verbose=0, stream=tty)
-    bar.on_train_begin(t)
-    assert bar.bar is None
     bar = ProgressBar(verbose=1, stream=tty)
     bar.on_train_begin(t)
     bar.on_epoch_end(t, 1, {"loss": 0.123456, "accuracy": 0.75, "val_loss": None})
     bar.on_train_end(t)
     out = tty.getvalue()
     assert "loss=0.1235" in out and "accuracy=0.75" in out and "val_loss" not in out
+    assert "epoch 1/5" not in out  # the bar, not the log lines
+
+
+def test_log_lines_without_a_terminal(capsys):
+    X, Y = blobs(20)
+    net = dp.mlp([2, 3, 2], seed=0)
+    Trainer(net, seed=0, verbose=1).fit(X, Y, epochs=5, validation_data=(X, Y))
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert captured.out == "" and len(lines) == 5  # 5 // 20 < 1: every epoch
+    assert [line.split()[:2] for line in lines] == [["epoch", f"{e}/5"] for e in range(1, 6)]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert f"  {key} " in lines[0]
+    assert "r2" not in lines[0] and lines[0].endswith("s")
+    Trainer(dp.mlp([2, 3, 2], seed=0), seed=0, verbose=0).fit(X, Y, epochs=5)
+    assert capsys.readouterr().err == ""
+
+
+def test_log_line_format():
+    line = ProgressBar()._line(3, 10, {"loss": 0.23141, "r2": 0.93125, "val_loss": None,
+                                       "val_r2": -1.5, "learning_rate": 0.01, "time": 1.23})
+    assert line == "epoch  3/10  loss 0.2314  r2 0.9313  val_r2 -1.5000  lr 0.01  1.2s"
+    assert ProgressBar()._line(1, 1, {"loss": 2e-5, "time": 0.0042}) == \
+        "epoch 1/1  loss 2.000e-05  4.2ms"
+
+
+@pytest.mark.parametrize("epochs, shown", [
+    (100, list(range(5, 101, 5))),               # every 100 // 20 = 5 epochs: 20 lines
+    (45, [*range(2, 45, 2), 45]),                # every 2, plus the last one
+    (19, list(range(1, 20))),                    # fewer than 20 epochs: all of them
+])
+def test_log_lines_are_thinned_on_long_runs(capfd, epochs, shown):
+    X, Y = blobs(8)
+    Trainer(dp.mlp([2, 2], seed=0), batch_size="full", seed=0).fit(X, Y, epochs=epochs)
+    lines = capfd.readouterr().err.splitlines()
+    assert [int(line.split()[1].split("/")[0]) for line in lines] == shown
+
+
+def test_a_run_that_stops_on_a_skipped_epoch_still_logs_it():
+    t = fake_trainer([])
+    t.epochs = 100
+    log = io.StringIO()
+    bar = ProgressBar(verbose=1, stream=log)
+    bar.on_train_begin(t)
+    for epoch in range(1, 8):  # e.g. early stopping after epoch 7
+        bar.on_epoch_end(t, epoch, {"loss": 1.0 / epoch})
+    assert [line.split()[1] for line in log.getvalue().splitlines()] == ["5/100"]
+    bar.on_train_end(t)
+    assert [line.split()[1] for line in log.getvalue().splitlines()] == ["5/100", "7/100"]
+    bar.on_train_end(t)  # nothing pending any more: no repeat
+    assert len(log.getvalue().splitlines()) == 2
+
+
+def test_verbose_2_logs_every_epoch_even_on_a_terminal():
+    t = fake_trainer([])
+    t.epochs = 100
+    tty = FakeTTY()
+    bar = ProgressBar(verbose=2, stream=tty)
+    bar.on_train_begin(t)
+    for epoch in range(1, 4):
+        bar.on_epoch_end(t, epoch, {"loss": 0.5, "accuracy": 0.5})
+    bar.on_train_end(t)
+    assert bar.bar is None
+    assert [line.split()[1] for line in tty.getvalue().splitlines()] == ["1/100", "2/100",
+                                                                         "3/100"]
 
 
 class Recorder(Callback):

@@ -292,21 +292,48 @@ class LossChangeStopping(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over the epochs with the live loss and accuracy (or R²).
+    """Report the epochs on standard error (or ``stream``): a tqdm bar or one line per epoch.
 
-    Silent when ``verbose == 0`` or when standard error is not a terminal.
+    Parameters
+    ----------
+    verbose : int, default 1
+        0: silent. 1: on a terminal, a tqdm bar over the epochs with the live loss and
+        accuracy (or R²); otherwise (CI logs, output redirected to a file) one line per
+        epoch, at most every ``max(1, epochs // 20)`` epochs plus the last one, so that long
+        runs do not flood the log. 2: a line after every epoch, also on a terminal (no bar).
+    stream : file-like, optional
+        Where to write; default ``sys.stderr`` (looked up when training starts).
+
+    Examples
+    --------
+    >>> import io, numpy as np, deltaprop as dp
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); Y = np.array([[0], [1], [1], [0]])
+    >>> log = io.StringIO()  # not a terminal: lines, thinned to every 40 // 20 = 2 epochs
+    >>> h = dp.train(dp.mlp([2, 4, 1], seed=0), X, Y, epochs=40, seed=0, verbose=0,
+    ...              callbacks=[ProgressBar(stream=log)])
+    >>> lines = log.getvalue().splitlines()
+    >>> len(lines), [line.split()[1] for line in lines[:2]], lines[-1].split()[:3]
+    (20, ['2/40', '4/40'], ['epoch', '40/40', 'loss'])
     """
+
+    # Keys shown on the bar and in the lines (in this order), when an epoch has them.
+    _KEYS = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
 
     def __init__(self, verbose: int = 1, stream: Any = None):
         self.verbose = verbose
         self.stream = stream
         self.bar = None
+        self._out: Any = None  # the stream the lines go to, None when not writing lines
+        self._pending: tuple[int, int, dict[str, Any]] | None = None
 
     def on_train_begin(self, trainer: Any) -> None:
         stream = self.stream if self.stream is not None else sys.stderr
+        self.bar, self._out, self._pending = None, None, None
+        if self.verbose == 0:
+            return
         isatty = getattr(stream, "isatty", None)
-        if self.verbose == 0 or isatty is None or not isatty():
-            self.bar = None
+        if self.verbose >= 2 or isatty is None or not isatty():
+            self._out = stream
             return
         from tqdm.auto import tqdm
 
@@ -314,15 +341,49 @@ class ProgressBar(Callback):
                         file=stream, dynamic_ncols=True, leave=True)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
+        if self._out is not None:
+            # trainer.epochs is read here, not at on_train_begin: partial_fit moves it on.
+            total = trainer.epochs
+            every = 1 if self.verbose >= 2 else max(1, total // 20)
+            if epoch % every == 0 or epoch >= total:
+                self._write(epoch, total, logs)
+            else:  # printed at on_train_end if this turns out to be the last epoch
+                self._pending = (epoch, total, logs)
+            return
         if self.bar is None:
             return
-        post = {k: f"{logs[k]:.4g}" for k in ("loss", "accuracy", "r2", "val_loss",
-                                              "val_accuracy", "val_r2")
-                if logs.get(k) is not None}
+        post = {k: f"{logs[k]:.4g}" for k in self._KEYS if logs.get(k) is not None}
         self.bar.set_postfix(post, refresh=False)
         self.bar.update(1)
 
     def on_train_end(self, trainer: Any) -> None:
+        # A run that stops early (or fails) ends on an epoch the thinning skipped: show it.
+        if self._out is not None and self._pending is not None:
+            self._write(*self._pending)
+        self._pending = None
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def _write(self, epoch: int, total: int, logs: dict[str, Any]) -> None:
+        self._pending = None
+        self._out.write(self._line(epoch, total, logs) + "\n")
+        flush = getattr(self._out, "flush", None)
+        if flush is not None:
+            flush()  # CI runners show the log live only if it is flushed
+
+    def _line(self, epoch: int, total: int, logs: dict[str, Any]) -> str:
+        """``epoch  3/10  loss 0.2314  accuracy 0.9313  val_loss ...  lr 0.01  1.2s``."""
+        parts = [f"epoch {epoch:>{len(str(total))}}/{total}"]
+        for key in self._KEYS:
+            value = logs.get(key)
+            if value is not None:
+                # losses have no fixed scale (4 significant digits, trailing zeros kept so the
+                # columns line up); scores are ~[0, 1]
+                parts.append(f"{key} {value:#.4g}" if "loss" in key else f"{key} {value:.4f}")
+        if logs.get("learning_rate") is not None:
+            parts.append(f"lr {logs['learning_rate']:.4g}")
+        seconds = logs.get("time")
+        if seconds is not None:
+            parts.append(f"{seconds:.1f}s" if seconds >= 1 else f"{seconds * 1e3:.3g}ms")
+        return "  ".join(parts)
