@@ -164,6 +164,15 @@ class Logistic(Activation):
     def derivative(self, a, h):
         return h * (1.0 - h)
 
+    def value_into(self, a, out):
+        # σ(a) = 1 / (1 + e^{−a}) in four in-place passes. e^{−a} overflows to inf only where
+        # σ(a) is below the smallest normal number, and 1 / inf = 0 there, which is harmless.
+        np.negative(a, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out += 1.0
+        return np.reciprocal(out, out=out)
+
     def backprop(self, a, h, grad_h, out=None):
         out = np.subtract(1.0, h, out=out)
         out *= h
