@@ -307,9 +307,14 @@ def test_sample_weight_zero_removes_pairs():
         np.testing.assert_allclose(p, q, rtol=1e-12)
 
 
-def test_silent_when_not_a_terminal(capsys):
+def test_log_lines_without_a_terminal_and_silence_with_verbose_0(capsys):
     X, Y = blobs(20)
     train(dp.mlp([2, 3], seed=0), X, Y, epochs=3, verbose=1)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert [line.split()[:2] for line in captured.err.splitlines()] == [
+        ["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
+    train(dp.mlp([2, 3], seed=0), X, Y, epochs=3, verbose=0)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
 

@@ -111,7 +111,9 @@ class Trainer:
         ``augment(X_batch, rng) -> X_batch`` applied to every training batch.
     callbacks : sequence of Callback
     verbose : int
-        0 silences the progress bar (it is also silent when stderr is not a terminal).
+        0: silent; 1: a progress bar on a terminal, otherwise (CI logs, redirected output) one
+        line per epoch on stderr, at most every ``max(1, epochs // 20)`` epochs plus the last;
+        2: a line after every epoch, also on a terminal (:class:`~deltaprop.callbacks.ProgressBar`).
     seed : int, optional
         Seeds every random draw of the loop: two runs with one seed are bit-identical.
     checkpoint_every : int, optional
