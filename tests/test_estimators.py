@@ -353,3 +353,17 @@ def test_convergence_warning_at_max_iter():
     X, y = iris()
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
         MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+
+
+def test_feature_names_from_a_dataframe_survive_the_model_file(tmp_path):
+    pd = pytest.importorskip("pandas")  # a dev dependency: installed by `make test`
+    X, y = load_iris(return_X_y=True)
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
+    clf.save(tmp_path / "iris.npz")
+    again = load_estimator(tmp_path / "iris.npz")
+    np.testing.assert_array_equal(again.feature_names_in_, frame.columns)
+    np.testing.assert_array_equal(again.predict(frame), clf.predict(frame))
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(frame.rename(columns={"petal_w": "other"}))
