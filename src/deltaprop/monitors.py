@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,7 @@ def _subsample(X: Any, Y: Any, max_samples: int | None, seed: int) -> tuple[Any,
     return X, Y
 
 
-class Monitor(Callback):
+class Monitor(Callback, ABC):
     """Base class: computes ``measure(network) -> {key: value}`` at train begin and after
     every ``every``-th epoch, adding the values to the epoch logs.
 
@@ -108,8 +109,9 @@ class Monitor(Callback):
         self.every = every
         self.initial: dict[str, float] = {}
 
-    def measure(self, network: Any) -> dict[str, float]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def measure(self, network: Any) -> dict[str, float]:
+        """The values to log, keyed like ``grad_norm/layer0``."""
 
     def _probe(self, network: Any) -> Any:
         return None if self.X is None else np.asarray(self.X, dtype=network.dtype)

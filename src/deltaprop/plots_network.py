@@ -10,18 +10,9 @@ from typing import Any
 import numpy as np
 
 from deltaprop.errors import InputError
-from deltaprop.plots import _epochs_of, new_figure
+from deltaprop.plots import _NETWORK_PLOTS, _epochs_of, new_figure
 
-__all__ = [
-    "plot_decision_regions",
-    "plot_weight_templates",
-    "plot_hinton",
-    "plot_layer_curves",
-    "plot_gradient_norms",
-    "plot_activation_histograms",
-    "plot_landscape_1d",
-    "plot_landscape_2d",
-]
+__all__ = list(_NETWORK_PLOTS)  # the names deltaprop.plots re-exports lazily
 
 
 def plot_decision_regions(network: Any, X: Any, y: Any, resolution: int = 200,
