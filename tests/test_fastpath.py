@@ -46,6 +46,7 @@ def _trainer_kwargs(kind: str) -> dict:
 def _reference(net, X, Y, bs, kind, epochs=2, seed=3):
     tr = Trainer(net, learning_rate=0.05, batch_size=bs, verbose=0, seed=seed,
                  **_trainer_kwargs(kind))
+    tr._allow_fast = False  # the reference loop (Network.forward/backward), not FastLoop
     logs = [tr.partial_fit(X, Y).epochs[-1] for _ in range(epochs)]
     return logs
 

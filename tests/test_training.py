@@ -406,3 +406,52 @@ def test_regularization_helpers_directly():
     apply_max_norm([W, b], [True, False], 1.0)
     np.testing.assert_allclose(W, [[0.6, -0.8], [0.3, 0.4]])
     np.testing.assert_array_equal(b, [10.0, 10.0])
+
+
+@pytest.mark.parametrize("bs", [1, 7, "full"])
+@pytest.mark.parametrize("activation,out,dtype", [
+    ("relu", "softmax", "float64"), ("tanh", "logistic", "float64"),
+    ("logistic", "identity", "float64"), ("relu", "softmax", "float32")])
+def test_trainer_fast_path_matches_reference_loop(bs, activation, out, dtype):
+    """Trainer on the fast path (FastLoop) and on the reference loop: same weights, same
+    History keys and values (to float tolerance), on the same seed."""
+    rng = np.random.default_rng(0)
+    X = rng.random((90, 6))
+    k = 1 if out == "logistic" else 3
+    Y = np.eye(3)[rng.integers(0, 3, 90)][:, :k] if out != "identity" else X[:, :2] @ [[1.0], [-1]]
+    runs = []
+    for fast in (True, False):
+        net = dp.mlp([6, 8, 5, Y.shape[1]], activation=activation, output_activation=out,
+                     seed=1, dtype=dtype)
+        tr = Trainer(net, optimizer="momentum", momentum=0.5, learning_rate=0.02,
+                     batch_size=bs, seed=3, verbose=0)
+        tr._allow_fast = fast
+        hist = tr.fit(X, Y, epochs=3, validation_split=0.2)
+        assert (tr._fast is not None) == fast
+        runs.append((net, hist))
+    tol = 1e-9 if dtype == "float64" else 1e-4
+    (fnet, fh), (rnet, rh) = runs
+    for p, q in zip(fnet.parameters(), rnet.parameters(), strict=True):
+        np.testing.assert_allclose(p, q, atol=tol, rtol=tol)
+    for a, b in zip(fh.epochs, rh.epochs, strict=True):
+        assert sorted(a) == sorted(b)
+        for key in a:
+            if key != "time":
+                np.testing.assert_allclose(a[key], b[key], atol=tol, rtol=tol, err_msg=key)
+
+
+def test_trainer_fast_path_is_deterministic_and_skipped_for_penalties():
+    X = np.random.default_rng(1).random((50, 4))
+    Y = np.eye(2)[(X[:, 0] > 0.5).astype(int)]
+    weights = []
+    for _ in range(2):
+        net = dp.mlp([4, 6, 2], seed=0)
+        tr = Trainer(net, optimizer="momentum", learning_rate=0.1, batch_size=1, seed=5,
+                     verbose=0)
+        tr.fit(X, Y, epochs=2)
+        assert tr._fast is not None
+        weights.append(np.concatenate([p.ravel() for p in net.parameters()]))
+    assert np.array_equal(weights[0], weights[1])
+    tr = Trainer(dp.mlp([4, 6, 2], seed=0), l2=1e-3, batch_size=8, seed=5, verbose=0)
+    tr.fit(X, Y, epochs=1)
+    assert tr._fast is None

@@ -1,6 +1,9 @@
-"""numba kernel of :class:`deltaprop.fastpath.FastLoop`: one epoch of online SGD in one call.
+"""numba kernels of :class:`deltaprop.fastpath.FastLoop`.
 
-Imported only when numba is installed. One step for the pair (x, y) (000 Algorithm 9.1):
+Imported only when numba is installed. :func:`online_epoch` runs one epoch of online SGD in one
+call; :func:`bias_activate`, :func:`output_batch` and :func:`derivative_inplace` fuse the
+elementwise work of a mini-batch step (one pass over each buffer, no temporaries), around the
+GEMMs that NumPy's BLAS does. One online step for the pair (x, y) (000 Algorithm 9.1):
 
 1. forward, a = W h + b and h = φ(a) layer by layer (000 Eq. 3-4); the output is computed with
    the loss from the logits (log-sum-exp), and the fused output delta δ^m = ŷ − y (004 table);
@@ -122,8 +125,10 @@ def _output(a, y, code, delta):
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, threshold,
-                 X, Y, order, lr, mu, nesterov, norms):
-    """Online SGD over ``order``; returns (loss sum, correct count, index of a bad step or −1)."""
+                 X, Y, order, lr, mu, nesterov, norms, sse):
+    """Online SGD over ``order``; returns (loss sum, correct count, index of a bad step or −1).
+
+    ``sse`` (per output) accumulates the squared errors for identity outputs (R²)."""
     L = len(Ws)
     loss_sum = 0.0
     hits = 0
@@ -147,6 +152,10 @@ def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, thr
         if not math.isfinite(loss):
             return loss_sum, hits, t
         loss_sum += loss
+        if out_code == 0:
+            for i in range(out.shape[0]):
+                r = out[i] - y[i]
+                sse[i] += r * r
         if softmax_like:
             hits += int(np.argmax(out) == np.argmax(y))
         else:
@@ -164,9 +173,12 @@ def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, thr
             hh = 1.0
             for j in range(hin.shape[0]):
                 hh += hin[j] * hin[j]
+            for i in range(d.shape[0]):
+                dd += d[i] * d[i]
+            if not math.isfinite(dd * hh):  # the gradient of this layer is not finite
+                return loss_sum, hits, t
             for i in range(W.shape[0]):
                 c = d[i]
-                dd += c * c
                 if need_g:
                     for j in range(W.shape[1]):
                         g[j] += W[i, j] * c
@@ -187,3 +199,70 @@ def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, thr
             if need_g:
                 _derivative_times(hin, g, acts[l - 1], ds[l - 1])
     return loss_sum, hits, -1
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def bias_activate(A, b, H, code):
+    """a ← a + b and h = φ(a) for every row, in one pass (000 Eq. 3-4)."""
+    for n in range(A.shape[0]):
+        a, h = A[n], H[n]
+        for j in range(A.shape[1]):
+            v = a[j] + b[j]
+            a[j] = v
+            if code == 1:
+                h[j] = v if v > 0 else 0
+            elif code == 2:
+                h[j] = 1.0 / (1.0 + math.exp(-v))
+            elif code == 3:
+                h[j] = math.tanh(v)
+            else:
+                h[j] = v
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def derivative_inplace(G, H, code):
+    """g ← φ'(a) ⊙ g in place, with φ' from the stored output h (000 Eq. 6f, Table 1)."""
+    if code == 0:
+        return
+    for n in range(G.shape[0]):
+        g, h = G[n], H[n]
+        for j in range(G.shape[1]):
+            if code == 1:
+                if not h[j] > 0:
+                    g[j] = 0
+            elif code == 2:
+                g[j] *= h[j] * (1 - h[j])
+            else:
+                g[j] *= 1 - h[j] * h[j]
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def output_batch(A, b, Y, H, D, code, scale, softmax_like, threshold, sse):
+    """The output layer of a batch in one pass per row: a ← a + b, ŷ = φ(a) into H, the loss from
+    the logits, δ^m = (ŷ − y) · scale into D (scale = 1/N: the batch mean, 004 table), correct
+    predictions, and squared errors into ``sse`` for identity outputs.
+
+    Returns (loss sum, correct count); the loss sum is not finite when the batch diverged.
+    """
+    loss_sum = 0.0
+    hits = 0
+    for n in range(A.shape[0]):
+        a, h, y, d = A[n], H[n], Y[n], D[n]
+        for i in range(a.shape[0]):
+            a[i] += b[i]
+            h[i] = a[i]
+        loss_sum += _output(h, y, code, d)  # h becomes ŷ, d = ŷ − y
+        for i in range(d.shape[0]):
+            d[i] *= scale
+        if code == 0:
+            for i in range(h.shape[0]):
+                r = h[i] - y[i]
+                sse[i] += r * r
+        if softmax_like:
+            hits += int(np.argmax(h) == np.argmax(y))
+        else:
+            ok = True
+            for i in range(h.shape[0]):
+                ok = ok and ((h[i] > threshold) == (y[i] > threshold))
+            hits += int(ok)
+    return loss_sum, hits

@@ -8,8 +8,14 @@ tolerance). It differs in how the work is done, not in what is computed:
 
 - mini-batches are gathered with ``np.take(..., out=)`` into buffers reused every step, instead of
   copying the whole shuffled data set once per epoch (188 MB for MNIST, and its page faults);
-- every step goes through the buffered engine (``Network.forward(training=True)``, ``backward``)
-  and one flat in-place optimizer update (:func:`deltaprop.optimizers.flat_view`);
+- a mini-batch step runs the GEMMs of the buffered engine (same buffers as
+  ``Network.forward(training=True)``) but, with numba, fuses the elementwise work: bias + φ in
+  one pass, the output layer (softmax, loss from the logits, δ^m = ŷ − y, correct count) in one
+  pass, φ'(a) ⊙ W^T δ in place; and it scales δ^m by 1/N once (N × k numbers) so the batch-mean
+  ∂W = δ^T h and ∂b = Σ δ come out of the GEMM and the sum directly, instead of dividing every
+  ∂W and ∂b afterwards. So after a fast step ``layer.delta`` holds δ/N, not the per-sample δ of
+  the reference engine (whose ``backward`` is untouched); ∂W, ∂b are the same batch means.
+  Then one flat in-place optimizer update (:func:`deltaprop.optimizers.flat_view`);
 - for batch size 1 (online SGD, 000 Algorithm 9.1), where Python overhead dominates a step, the
   whole epoch runs in one compiled call when numba is installed (``pip install deltaprop[fast]``):
   forward, fused output delta, and for each layer a single pass over W that both accumulates the
@@ -58,6 +64,10 @@ def supports(network, optimizer: Optimizer) -> str | None:
 class FastLoop:
     """Train ``network`` epoch by epoch like ``Trainer(network, ..., seed=seed).partial_fit``.
 
+    :class:`deltaprop.training.Trainer` uses it by itself (``Trainer.run_epoch`` hands it the
+    epoch's sample order) whenever :func:`supports` passes and no option the fast path lacks is
+    active; it is public for code that wants the loop without the Trainer's bookkeeping.
+
     Parameters
     ----------
     network : Network
@@ -65,7 +75,8 @@ class FastLoop:
     seed : int or Generator, optional
         Seeds the sample order exactly as the Trainer's ``seed`` does.
     compiled : bool, default True
-        Use the numba kernel for batch size 1 when numba is installed.
+        Use the numba kernels (online epoch, fused mini-batch elementwise work) when numba is
+        installed.
 
     Examples
     --------
@@ -88,7 +99,11 @@ class FastLoop:
         layers = network.trainable_layers
         self.compiled = (bool(compiled) and HAVE_NUMBA and all(lay.b is not None for lay in layers)
                          and all(lay.activation.name in _HIDDEN for lay in layers[:-1]))
+        self._codes = hidden_codes(network) if self.compiled else None
         self._params, self._grads = network.parameters(), network.gradients()
+        info = network.parameter_info()
+        index = sorted({i.layer_index for i in info})
+        self._layer_pos = [index.index(i.layer_index) for i in info]
         self._gather: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kernel_state = None
         out = network.output_activation
@@ -110,24 +125,41 @@ class FastLoop:
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         n = len(X)
         size = n if batch_size == "full" else min(int(batch_size), n)
-        if size == 1:
-            order = self.rng.integers(0, n, size=n)  # 000 Algorithm 9.1: a random pair a step
-        elif size < n:
-            order = self.rng.permutation(n)
-        else:
-            order = None
-        if size == 1 and self.compiled:
-            loss_sum, hits = self._online_compiled(X, Y, order)
-        else:
-            loss_sum, hits = self._minibatches(X, Y, order, size)
-        stats = {"loss": loss_sum / n, "time": time.perf_counter() - t0}
+        order = None
+        if batch_size != "full":  # the Trainer's draws (training.Trainer._epoch_order)
+            order = self.rng.integers(0, n, size=n) if size == 1 else self.rng.permutation(n)
+        res = self.run(X, Y, order, size)
+        stats = {"loss": res["loss_sum"] / n, "time": time.perf_counter() - t0}
         if net.is_classifier:
-            stats["accuracy"] = hits / n
+            stats["accuracy"] = res["hits"] / n
         return stats
+
+    def run(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, size: int,
+            on_diverge=None) -> dict:
+        """The steps of one epoch over ``order`` (None: the data's order) in batches of ``size``.
+
+        Returns ``{"loss_sum", "hits", "sse" (per output, float64), "norms" (per trainable
+        layer, the sum over steps of ‖(∂W, ∂b)‖ before the update), "steps"}``.
+        ``on_diverge(batch, what)`` is called (it should raise) when a loss or gradient is not
+        finite; by default a DivergenceError is raised.
+        """
+        if on_diverge is None:
+            on_diverge = _raise_divergence
+        k = self.network.n_outputs
+        sse = np.zeros(k)
+        n = len(X) if order is None else len(order)
+        if size == 1 and self.compiled and order is not None:
+            loss_sum, hits, norms = self._online_compiled(X, Y, order, sse, on_diverge)
+            steps = n
+        else:
+            loss_sum, hits, norms, steps = self._minibatches(X, Y, order, size, sse, on_diverge)
+        return {"loss_sum": loss_sum, "hits": hits, "sse": sse, "norms": norms, "steps": steps}
 
     def _batch(self, X, Y, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bufs = self._gather.get(len(idx))
         if bufs is None:
+            if len(self._gather) >= 2:  # a full batch and a last, partial one
+                self._gather.clear()
             bufs = self._gather[len(idx)] = (np.empty((len(idx), X.shape[1]), X.dtype),
                                              np.empty((len(idx), Y.shape[1]), Y.dtype))
         # mode="clip": the indices are valid, and mode="raise" would buffer the whole copy
@@ -135,23 +167,86 @@ class FastLoop:
         np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
         return bufs
 
-    def _minibatches(self, X, Y, order, size) -> tuple[float, int]:
+    def _minibatches(self, X, Y, order, size, sse, on_diverge) -> tuple:
         net, opt = self.network, self.optimizer
-        loss_sum, hits = 0.0, 0
-        for start in range(0, len(X), size):
+        loss_sum, hits, steps = 0.0, 0, 0
+        n_layers = len(net.trainable_layers)
+        norms = np.zeros(n_layers)
+        layer_sq = np.zeros(n_layers)
+        n = len(X) if order is None else len(order)
+        for b, start in enumerate(range(0, n, size)):
             if order is None:
                 Xb, Yb = X[start:start + size], Y[start:start + size]
             else:
                 Xb, Yb = self._batch(X, Y, order[start:start + size])
-            out = net.forward(Xb, training=True, check=False)
-            loss = net.loss_value(Yb, check=False)
-            if not math.isfinite(loss):
-                raise DivergenceError(f"training diverged: the loss is {loss}")
-            net.backward(Yb, check=False)
+            if self.compiled:
+                loss, correct = self._step_compiled(Xb, Yb, sse)
+                if not math.isfinite(loss):
+                    on_diverge(b, f"the loss is {loss / len(Xb)}")
+            else:
+                out = net.forward(Xb, training=True, check=False)
+                loss = net.loss_value(Yb, check=False)
+                if not math.isfinite(loss):
+                    on_diverge(b, f"the loss is {loss}")
+                loss *= len(Xb)
+                net.backward(Yb, check=False)
+                if net.is_classifier:
+                    correct = self._n_correct(out, Yb)
+                else:
+                    correct = 0
+                    sse += ((out - Yb) ** 2).sum(axis=0)
+            layer_sq[:] = 0.0  # per-layer ‖∂E/∂θ‖², as the Trainer logs it
+            for pos, g in zip(self._layer_pos, self._grads, strict=True):
+                flat = g.reshape(-1)
+                layer_sq[pos] += float(np.dot(flat, flat))
+            if not math.isfinite(float(layer_sq.sum())):
+                on_diverge(b, "the gradient is not finite")
             opt.step(self._params, self._grads)
-            loss_sum += loss * len(Xb)
-            hits += self._n_correct(out, Yb)
-        return loss_sum, hits
+            norms += np.sqrt(layer_sq)
+            loss_sum += loss
+            hits += correct
+            steps += 1
+        return loss_sum, hits, norms, steps
+
+    def _step_compiled(self, Xb, Yb, sse) -> tuple[float, int]:
+        """Forward, loss, backward of one batch with the fused kernels (see the module doc)."""
+        from deltaprop import _kernels
+
+        net = self.network
+        layers = net.trainable_layers
+        n = len(Xb)
+        h = Xb
+        for lay, code in zip(layers[:-1], self._codes, strict=True):  # 000 Eq. 3-4
+            ws = lay.workspace(n, h.dtype)
+            lay._ws, lay.h_in = ws, h
+            np.matmul(h, lay.W.T, out=ws.a)
+            _kernels.bias_activate(ws.a, lay.b, ws.h, code)
+            lay.a, lay.h = ws.a, ws.h
+            h = ws.h
+        top = layers[-1]
+        ws = top.workspace(n, h.dtype)
+        top._ws, top.h_in = ws, h
+        np.matmul(h, top.W.T, out=ws.a)
+        code = _OUTPUT[(net.output_activation.name, net.loss.name)]
+        loss, hits = _kernels.output_batch(ws.a, top.b, Yb, ws.h, ws.delta, code,
+                                           h.dtype.type(1.0 / n), self._softmax_like,
+                                           self._threshold, sse)
+        top.a, top.h = ws.a, ws.h
+        net._batch = n
+        if not math.isfinite(loss):
+            return loss, hits
+        delta = ws.delta  # δ^m / N: the batch mean comes out of the GEMM below
+        for i in range(len(layers) - 1, -1, -1):  # 000 Eq. 6a-6f
+            lay = layers[i]
+            lay.delta = delta
+            np.matmul(delta.T, lay.h_in, out=lay.dW)
+            np.add.reduce(delta, axis=0, out=lay.db)
+            if i > 0:
+                below = layers[i - 1]._ws
+                np.matmul(delta, lay.W, out=below.delta)  # W^T δ, before the update
+                _kernels.derivative_inplace(below.delta, below.h, self._codes[i - 1])
+                delta = below.delta
+        return float(loss), int(hits)
 
     def _n_correct(self, out: np.ndarray, Y: np.ndarray) -> int:
         if self._softmax_like:
@@ -160,7 +255,7 @@ class FastLoop:
         return int(np.count_nonzero(same.all(axis=1)))
 
     # -- compiled online SGD -----------------------------------------------------------------
-    def _online_compiled(self, X, Y, order) -> tuple[float, int]:
+    def _online_compiled(self, X, Y, order, sse, on_diverge) -> tuple[float, int, np.ndarray]:
         from deltaprop import _kernels
 
         net, opt = self.network, self.optimizer
@@ -171,20 +266,25 @@ class FastLoop:
         state.sync_velocity(opt, self._params)
         mu = opt.mu if isinstance(opt, Momentum) else 0.0
         nesterov = isinstance(opt, Momentum) and opt.nesterov
-        opt.t += len(order)
         code = _OUTPUT[(net.output_activation.name, net.loss.name)]
+        X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
         res = _kernels.online_epoch(
             state.Ws, state.Bs, state.VWs, state.VBs, state.hs, state.ds, state.gs, state.acts,
             code, self._softmax_like, self._threshold, X, Y, order,
-            net.dtype.type(opt.learning_rate), net.dtype.type(mu), nesterov, state.norms)
+            net.dtype.type(opt.learning_rate), net.dtype.type(mu), nesterov, state.norms, sse)
         loss_sum, hits, bad = res
+        opt.t += len(order) if bad < 0 else int(bad)
         if bad >= 0:
-            raise DivergenceError(f"training diverged at sample {bad}: the loss is not finite")
+            on_diverge(int(bad), "the loss or gradient is not finite")
         for i, layer in enumerate(layers):  # leave the last step's gradients, as backward does
             np.multiply(state.ds[i][:, None], state.hs[i][None, :], out=layer.dW)
             if layer.db is not None:
                 layer.db[...] = state.ds[i]
-        return float(loss_sum), int(hits)
+        return float(loss_sum), int(hits), state.norms.copy()
+
+
+def _raise_divergence(batch: int, what: str) -> None:
+    raise DivergenceError(f"training diverged at step {batch}: {what}")
 
 
 def hidden_codes(network) -> list[int]:

@@ -37,6 +37,7 @@ from deltaprop.callbacks import (
     ProgressBar,
 )
 from deltaprop.errors import DivergenceError, InputError
+from deltaprop.fastpath import FastLoop, supports
 from deltaprop.network import check_array
 from deltaprop.optimizers import (
     Adam,
@@ -193,6 +194,9 @@ class Trainer:
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.callbacks: list[Callback] = []
         self.val_indices: np.ndarray | None = None
+        self._fast = None  # the FastLoop of the fast path (see _fast_loop)
+        self._allow_fast = True  # private switch: False forces the reference loop (tests)
+        self._gather_bufs: dict = {}
 
     # -- setup ---------------------------------------------------------------------------
     def _make_optimizer(self) -> Optimizer:
@@ -402,53 +406,26 @@ class Trainer:
     def _epoch(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None,
                validation: tuple | None) -> None:
         t0 = time.perf_counter()
-        epoch, n, net, rng = self.epoch + 1, len(X), self.network, self.rng
+        epoch, n, net = self.epoch + 1, len(X), self.network
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
         for s, p in zip(self._snapshot, self._params, strict=True):
             np.copyto(s, p)  # last finite weights, in case the epoch diverges
-        order, size = None, n
-        if self.batch_size != "full":
-            size = min(int(self.batch_size), n)
-            if self.sampling == "hard":
-                order = rng.choice(n, size=n, p=self._hard_probabilities(X, Y, sw))
-            elif size == 1:
-                order = rng.integers(0, n, size=n)  # 000 Algorithm 9.1: a random pair each step
-            else:
-                order = rng.permutation(n)
-        if order is not None:  # one gather per epoch, then every batch is a view
-            X, Y = X[order], Y[order]
-            sw = None if sw is None else sw[order]
-        loss_sum, weight_sum, hits = 0.0, 0.0, 0
-        sse = np.zeros(net.n_outputs) if not net.is_classifier else None
-        norms = np.zeros(self._n_layers)
-        n_steps = 0
-        for b, start in enumerate(range(0, n, size)):
-            Xb, Yb = X[start:start + size], Y[start:start + size]
-            swb = None if sw is None else sw[start:start + size]
-            if self.augment is not None:
-                Xb = np.asarray(self.augment(Xb, rng), dtype=net.dtype)
-            out = net.forward(Xb, training=True, rng=rng, check=False)
-            loss = net.loss_value(Yb, swb, check=False)
-            if not math.isfinite(loss):
-                self._diverge(epoch, b, f"the loss is {loss}")
-            net.backward(Yb, swb, check=False)
-            layer_sq = self._regularize_and_clip(epoch, b)
-            self.optimizer.step(self._params, self._grads)
-            if self.max_norm is not None:
-                apply_max_norm(self._params, self._is_weight, self.max_norm)
-            w = len(Xb) if swb is None else float(swb.sum())
-            loss_sum, weight_sum, n_steps = loss_sum + loss * w, weight_sum + w, n_steps + 1
-            norms += np.sqrt(layer_sq)
-            if sse is None:
-                hits += self._n_correct(out, Yb)
-            else:
-                sse += ((out - Yb) ** 2).sum(axis=0)
-            for cb in self._batch_cbs:
-                cb.on_batch_end(self, b, {"batch": b, "size": len(Xb), "loss": loss})
+        order, size = self._epoch_order(X, Y, sw)
+        fast = self._fast_loop(sw)
+        if fast is not None:
+            res = fast.run(X, Y, order, size, on_diverge=lambda b, what: self._diverge(epoch, b,
+                                                                                       what))
+            loss_sum, weight_sum, n_steps = res["loss_sum"], float(n), res["steps"]
+            hits, norms, sse = res["hits"], res["norms"], res["sse"]
+        else:
+            loss_sum, weight_sum, hits, sse, norms, n_steps = self._reference_steps(
+                epoch, X, Y, sw, order, size)
+        if not net.is_classifier and order is not None:
+            Y = Y[order]  # R² over the pairs the epoch visited (online picks repeat some)
         reg = penalty(self._params, self._is_weight, self.l1, self.l2)
         logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / weight_sum + reg}
-        if sse is None:
+        if net.is_classifier:
             logs["accuracy"] = hits / n
         else:
             logs["r2"] = _r2(sse, Y)
@@ -463,6 +440,84 @@ class Trainer:
         self.history.epochs.append(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _epoch_order(self, X, Y, sw) -> tuple[np.ndarray | None, int]:
+        """The epoch's sample order (None: the data's order) and batch size."""
+        n, rng = len(X), self.rng
+        if self.batch_size == "full":
+            return None, n
+        size = min(int(self.batch_size), n)
+        if self.sampling == "hard":
+            return rng.choice(n, size=n, p=self._hard_probabilities(X, Y, sw)), size
+        if size == 1:
+            return rng.integers(0, n, size=n), size  # 000 Algorithm 9.1: a random pair a step
+        return rng.permutation(n), size
+
+    def _fast_loop(self, sw):
+        """The FastLoop that runs this epoch, or None when an option it lacks is active."""
+        if (not self._allow_fast or sw is not None or self._batch_cbs or self.l1 or self.l2
+                or self.clip_value is not None or self.clip_norm is not None
+                or self.max_norm is not None or self.augment is not None
+                or supports(self.network, self.optimizer) is not None):
+            return None
+        loop = self._fast
+        if loop is None or loop.optimizer is not self.optimizer:
+            loop = self._fast = FastLoop(self.network, self.optimizer, seed=self.rng)
+        loop.rng = self.rng
+        return loop
+
+    def _gather(self, X, Y, sw, idx):
+        """Copy the rows ``idx`` into buffers reused for every batch of that size."""
+        key = len(idx)
+        bufs = self._gather_bufs.get(key)
+        if bufs is None:
+            if len(self._gather_bufs) >= 2:
+                self._gather_bufs.clear()
+            bufs = self._gather_bufs[key] = (
+                np.empty((key, X.shape[1]), X.dtype), np.empty((key, Y.shape[1]), Y.dtype),
+                None if sw is None else np.empty(key, sw.dtype))
+        np.take(X, idx, axis=0, out=bufs[0], mode="clip")  # indices are valid; "raise" buffers
+        np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
+        if sw is None:
+            return bufs[0], bufs[1], None
+        swb = bufs[2] if bufs[2] is not None else np.empty(key, sw.dtype)
+        np.take(sw, idx, out=swb, mode="clip")
+        return bufs[0], bufs[1], swb
+
+    def _reference_steps(self, epoch, X, Y, sw, order, size) -> tuple:
+        """The general loop: every option, the readable engine (Network.forward/backward)."""
+        net, rng, n = self.network, self.rng, len(X)
+        loss_sum, weight_sum, hits = 0.0, 0.0, 0
+        sse = np.zeros(net.n_outputs)
+        norms = np.zeros(self._n_layers)
+        n_steps = 0
+        for b, start in enumerate(range(0, n, size)):
+            if order is None:
+                Xb, Yb = X[start:start + size], Y[start:start + size]
+                swb = None if sw is None else sw[start:start + size]
+            else:
+                Xb, Yb, swb = self._gather(X, Y, sw, order[start:start + size])
+            if self.augment is not None:
+                Xb = np.asarray(self.augment(Xb, rng), dtype=net.dtype)
+            out = net.forward(Xb, training=True, rng=rng, check=False)
+            loss = net.loss_value(Yb, swb, check=False)
+            if not math.isfinite(loss):
+                self._diverge(epoch, b, f"the loss is {loss}")
+            net.backward(Yb, swb, check=False)
+            layer_sq = self._regularize_and_clip(epoch, b)
+            self.optimizer.step(self._params, self._grads)
+            if self.max_norm is not None:
+                apply_max_norm(self._params, self._is_weight, self.max_norm)
+            w = len(Xb) if swb is None else float(swb.sum())
+            loss_sum, weight_sum, n_steps = loss_sum + loss * w, weight_sum + w, n_steps + 1
+            norms += np.sqrt(layer_sq)
+            if net.is_classifier:
+                hits += self._n_correct(out, Yb)
+            else:
+                sse += ((out - Yb) ** 2).sum(axis=0)
+            for cb in self._batch_cbs:
+                cb.on_batch_end(self, b, {"batch": b, "size": len(Xb), "loss": loss})
+        return loss_sum, weight_sum, hits, sse, norms, n_steps
 
     def _regularize_and_clip(self, epoch: int, batch: int) -> np.ndarray:
         """Penalty gradients (002 §6), divergence check, clipping (000 §9.3.3); returns the
