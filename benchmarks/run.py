@@ -168,7 +168,7 @@ def markdown(res) -> str:
         lines.append(f"Unset for this run: {m['unset_env']}")
     lines.append("")
     for arch, fws in res["throughput"].items():
-        names = [f for f in ("deltaprop", "torch", "sklearn", "deltaprop-trainer") if f in fws]
+        names = [f for f in ("deltaprop", "torch", "sklearn") if f in fws]
         lines.append(f"**{arch}** ({common.ARCHS[arch].activation} hidden, softmax + CE), "
                      "training samples/s (median of epochs after warm-up, best of "
                      f"{res['settings']['repeats']} rounds):")
@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smaller slices, fewer epochs")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (the test suite's run)")
-    p.add_argument("--frameworks", default="deltaprop,torch,sklearn,deltaprop-trainer")
+    p.add_argument("--frameworks", default="deltaprop,torch,sklearn")
     p.add_argument("--archs", default=",".join(common.ARCHS))
     p.add_argument("--batch-sizes", default="1,32,128,1024")
     p.add_argument("--epochs", type=int, default=None, help="timed epochs (default 3)")

@@ -21,29 +21,11 @@ CORES = os.cpu_count() or 1
 
 
 # -- frameworks ------------------------------------------------------------------------------
-class DeltapropFast:
-    """deltaprop's lean loop (deltaprop.fastpath.FastLoop): buffered engine, flat momentum."""
+class Deltaprop:
+    """deltaprop as users run it: ``Trainer.partial_fit`` (what ``deltaprop.train``, the CLI and
+    the estimators use), one call per epoch; it takes its fast path (deltaprop.fastpath) itself."""
 
     name = "deltaprop"
-
-    def __init__(self, arch, seed=0):
-        from deltaprop.fastpath import FastLoop
-        from deltaprop.optimizers import Momentum
-
-        self.net = common.initial_network(arch, seed)
-        self.loop = FastLoop(self.net, Momentum(common.LEARNING_RATE, common.MOMENTUM), seed=seed)
-
-    def epoch(self, X, y, Y, bs):
-        self.loop.epoch(X, Y, bs)
-
-    def predict(self, X):
-        return self.net.predict(X)
-
-
-class DeltapropTrainer(DeltapropFast):
-    """deltaprop's general training loop (deltaprop.training.Trainer), for comparison."""
-
-    name = "deltaprop-trainer"
 
     def __init__(self, arch, seed=0):
         from deltaprop.training import Trainer
@@ -58,6 +40,9 @@ class DeltapropTrainer(DeltapropFast):
         if self.trainer is None or self.trainer.batch_size != bs:
             self.trainer = self._make(bs)
         self.trainer.partial_fit(X, Y)
+
+    def predict(self, X):
+        return self.net.predict(X)
 
 
 class Torch:
@@ -130,8 +115,8 @@ class Sklearn:
         return self.clf.predict(X)
 
 
-FRAMEWORKS = {c.name: c for c in (DeltapropFast, DeltapropTrainer, Torch, Sklearn)}
-TUNES_BLAS = {"deltaprop", "deltaprop-trainer", "sklearn"}  # numpy's BLAS: pick 1 or all cores
+FRAMEWORKS = {c.name: c for c in (Deltaprop, Torch, Sklearn)}
+TUNES_BLAS = {"deltaprop", "sklearn"}  # numpy's BLAS: pick 1 or all cores
 
 
 def _limits(threads):
