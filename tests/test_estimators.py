@@ -256,10 +256,20 @@ def test_invalid_parameters(params, match):
         MLPClassifier(**params).fit(X, y)
 
 
-def test_shuffle_false_warns():
+def test_shuffle_false_is_passed_to_the_trainer(monkeypatch):
+    from deltaprop import training
+
+    seen = []
+    real = training.Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("shuffle"))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(training.Trainer, "__init__", spy)
     X, y = iris()
-    with pytest.warns(UserWarning, match="shuffle=False"):
-        MLPClassifier((4,), shuffle=False, max_iter=3, tol=1.0).fit(X, y)
+    MLPClassifier((4,), shuffle=False, max_iter=3, tol=1.0, random_state=0).fit(X, y)
+    assert seen == [False]
 
 
 # -- scikit-learn integration -----------------------------------------------------------------

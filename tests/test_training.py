@@ -455,3 +455,47 @@ def test_trainer_fast_path_is_deterministic_and_skipped_for_penalties():
     tr = Trainer(dp.mlp([4, 6, 2], seed=0), l2=1e-3, batch_size=8, seed=5, verbose=0)
     tr.fit(X, Y, epochs=1)
     assert tr._fast is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_shuffle_false_visits_the_data_in_order(fast):
+    """shuffle=False: online SGD takes the pairs in turn, mini-batches follow the rows."""
+    rng = np.random.default_rng(2)
+    X = rng.random((12, 3))
+    Y = np.eye(2)[rng.integers(0, 2, 12)]
+    net = dp.mlp([3, 4, 2], seed=0, dtype="float64")
+    by_hand = net.copy()
+    tr = Trainer(net, optimizer="sgd", learning_rate=0.1, batch_size=1, shuffle=False,
+                 seed=0, verbose=0)
+    tr._allow_fast = fast
+    tr.fit(X, Y, epochs=2)
+    opt = GradientDescent(0.1)
+    for _ in range(2):
+        for i in range(len(X)):  # 000 Algorithm 9.1 with the pairs in order
+            by_hand.forward(X[i:i + 1])
+            by_hand.backward(Y[i:i + 1])
+            opt.step(by_hand.parameters(), by_hand.gradients())
+    for p, q in zip(net.parameters(), by_hand.parameters(), strict=True):
+        np.testing.assert_allclose(p, q, atol=1e-12)
+    nets = []
+    for seed in (0, 1):  # no random draw at all: the seed does not matter
+        m = dp.mlp([3, 4, 2], seed=0)
+        Trainer(m, batch_size=5, shuffle=False, seed=seed, verbose=0).fit(X, Y, epochs=2)
+        nets.append(m)
+    for p, q in zip(*(m.parameters() for m in nets), strict=True):
+        assert np.array_equal(p, q)
+    with pytest.raises(InputError, match="shuffle"):
+        Trainer(dp.mlp([3, 4, 2]), sampling="hard", shuffle=False)
+
+
+def test_adam_hyperparameters_reach_the_optimizer():
+    X = np.random.default_rng(0).random((20, 3))
+    Y = np.eye(2)[(X[:, 0] > 0.5).astype(int)]
+    tr = Trainer(dp.mlp([3, 4, 2], seed=0), optimizer="adam", beta_1=0.8, beta_2=0.99,
+                 epsilon=1e-6, verbose=0, seed=0)
+    tr.fit(X, Y, epochs=1)
+    assert (tr.optimizer.beta_1, tr.optimizer.beta_2, tr.optimizer.epsilon) == (0.8, 0.99, 1e-6)
+    with pytest.raises(InputError, match="beta_2"):
+        Trainer(dp.mlp([3, 4, 2]), optimizer="adam", beta_2=1.0)
+    with pytest.raises(InputError, match="epsilon"):
+        Trainer(dp.mlp([3, 4, 2]), optimizer="adam", epsilon=0)

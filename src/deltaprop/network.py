@@ -27,6 +27,8 @@ import numpy as np
 
 from deltaprop import layers as layer_types
 from deltaprop import losses
+from deltaprop._flat import flatten_network
+from deltaprop._training_data import check_array
 from deltaprop.errors import InputError, NotDifferentiableError
 from deltaprop.layers import Dense, Dropout, Layer, Maxout
 
@@ -46,32 +48,6 @@ class ParamInfo(NamedTuple):
     layer_index: int
     kind: str
     fan_in: int
-
-
-def check_array(X, name: str, n_columns: int | None, dtype, what: str = "features") -> np.ndarray:
-    """Return ``X`` as a finite 2-D array of ``dtype``; raise InputError saying what is wrong."""
-    if isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
-        arr = X
-    else:
-        try:
-            arr = np.asarray(X)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{name} must be a numeric array: {exc}") from None
-        if arr.dtype.kind not in "fiub":
-            raise InputError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise InputError(
-            f"{name} must be 2-D (samples × {what}), got shape {arr.shape}"
-            + ("; reshape a single sample with X.reshape(1, -1)" if arr.ndim == 1 else "")
-        )
-    if n_columns is not None and arr.shape[1] != n_columns:
-        raise InputError(f"{name} has {arr.shape[1]} {what} (columns), expected {n_columns}")
-    if arr.shape[0] == 0:
-        raise InputError(f"{name} has no rows")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        r, c = (int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InputError(f"{name} contains {arr[r, c]} at row {r}, column {c}")
-    return np.asarray(arr, dtype=dtype)
 
 
 class Network:
@@ -136,26 +112,9 @@ class Network:
         self._batch = None
 
     def _flatten(self) -> None:
-        """Lay all parameters out in one contiguous buffer, and all gradients in another.
-
-        Every ``W``, ``b``, ``dW``, ``db`` becomes a view of its flat buffer, in the order of
-        :meth:`parameters`, so an optimizer can update all of them with a few ufunc calls over
-        one array (see :func:`deltaprop.optimizers.flat_view`) instead of a few per array.
-        """
-        for attr, grads in (("_flat_params", False), ("_flat_grads", True)):
-            arrays = self.gradients() if grads else self.parameters()
-            flat = np.empty(sum(a.size for a in arrays), dtype=self.dtype)
-            pos = 0
-            for layer in self.trainable_layers:
-                for name in (("dW", "db") if grads else ("W", "b")):
-                    old = getattr(layer, name)
-                    if old is None:
-                        continue
-                    view = flat[pos:pos + old.size].reshape(old.shape)
-                    view[...] = old
-                    setattr(layer, name, view)
-                    pos += old.size
-            setattr(self, attr, flat)
+        """All parameters in one contiguous buffer, all gradients in another (performance; see
+        :func:`deltaprop._flat.flatten_network`)."""
+        flatten_network(self)
 
     def _check_sizes(self) -> None:
         width = None

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._flat import flat_state, flat_view
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -48,27 +49,6 @@ def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> flo
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
     return value
-
-
-def flat_view(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
-    """The 1-D buffer that ``arrays`` tile exactly, in order, or None.
-
-    The network lays its parameters (and gradients) out this way (``Network._flatten``), so an
-    optimizer can update all of them with one ufunc call per rule term instead of one per array.
-    """
-    if not arrays:
-        return None
-    base = arrays[0].base
-    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    pos = start = base.__array_interface__["data"][0]
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.dtype != base.dtype:
-            return None
-        if a.__array_interface__["data"][0] != pos:
-            return None
-        pos += a.nbytes
-    return base if pos == start + base.nbytes else None
 
 
 def learning_rate_multipliers(
@@ -195,22 +175,11 @@ class Optimizer:
             raise InputError(
                 f"{len(self.multipliers)} learning-rate multipliers for {len(params)} parameters"
             )
-        flat_p = flat_view(params)
-        flat_g = None if grads is None else flat_view(grads)
-        if (flat_p is not None and flat_g is not None and flat_g.dtype == flat_p.dtype
-                and flat_g.size == flat_p.size and self.multipliers is None):
-            self._flat = (flat_p, flat_g)
-            self._flat_buf = np.empty_like(flat_p)
-            for name in self._slot_names():
-                state = np.zeros_like(flat_p)
-                views, pos = [], 0
-                for j, p in enumerate(params):
-                    view = state[pos:pos + p.size].reshape(p.shape)
-                    if name in self._slots:  # restored from a checkpoint: keep the values
-                        view[...] = self._slots[name][j]
-                    views.append(view)
-                    pos += p.size
-                self._flat_slots[name], self._slots[name] = state, views
+        flat = flat_state(params, grads, self._slot_names(), self._slots)
+        if flat is not None and self.multipliers is None:
+            self._flat, self._flat_slots, views = flat
+            self._flat_buf = np.empty_like(self._flat[0])
+            self._slots.update(views)
         for name in self._slot_names():
             if name not in self._slots:
                 self._slots[name] = [np.zeros_like(p) for p in params]

@@ -20,25 +20,29 @@ boundaries, so a resumed run ends bit-identical to an uninterrupted one.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from deltaprop._training_data import (
+    BatchGather,
+    check_training_data,
+    classification_rule,
+    evaluate,
+    r2_score,
+    split_validation,
+)
+from deltaprop._training_data import opt_float as _opt_float
+from deltaprop._training_steps import build_callbacks, epoch_order, fast_loop, reference_steps
 from deltaprop.callbacks import (
     Callback,
     EarlyStopping,
-    GradientNormStopping,
     History,
-    LearningRateScheduler,
-    LossChangeStopping,
     ProgressBar,
 )
 from deltaprop.errors import DivergenceError, InputError
-from deltaprop.fastpath import FastLoop, supports
-from deltaprop.network import check_array
 from deltaprop.optimizers import (
     Adam,
     GradientDescent,
@@ -47,32 +51,12 @@ from deltaprop.optimizers import (
     get_optimizer,
     learning_rate_multipliers,
 )
-from deltaprop.regularization import (
-    add_penalty_gradients,
-    apply_max_norm,
-    clip_by_norm,
-    clip_by_value,
-    penalty,
-)
+from deltaprop.regularization import penalty
 from deltaprop.schedules import get_schedule
 
 __all__ = ["Trainer", "train", "History"]
 
 _OPTIMIZER_NAMES = ("sgd", "gd", "gradient_descent", "momentum", "nesterov", "adam")
-_HARD_MIX = 0.5  # hard sampling: p_n = 0.5 * l_n / sum(l) + 0.5 / N (every pair stays drawable)
-
-
-def _opt_float(name: str, value: Any, *, positive: bool = True) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number or None, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InputError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
-                         f"got {value!r}")
-    return v
 
 
 class Trainer:
@@ -108,6 +92,12 @@ class Trainer:
     sampling : {"uniform", "hard"}
         "hard" draws the pairs of each epoch with probability increasing with their current
         loss, 0.5 l_n / sum(l) + 0.5 / N ("maximizing information content", 002 §4).
+    shuffle : bool, default True
+        False: the mini-batches follow the data's order every epoch (as scikit-learn's
+        ``shuffle=False``), and online SGD (``batch_size=1``) visits the pairs in turn instead
+        of drawing a random one per step. Not with ``sampling="hard"``.
+    beta_1, beta_2, epsilon : float
+        Adam's moment decay rates and its epsilon (used with ``optimizer="adam"``).
     augment : callable, optional
         ``augment(X_batch, rng) -> X_batch`` applied to every training batch.
     callbacks : sequence of Callback
@@ -138,7 +128,9 @@ class Trainer:
                  clip_value: float | None = None, clip_norm: float | None = None,
                  l1: float = 0.0, l2: float = 0.0, max_norm: float | None = None,
                  layer_learning_rates: None | str | Sequence[float] = None,
-                 sampling: str = "uniform", augment: Callable | None = None,
+                 sampling: str = "uniform", shuffle: bool = True,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 augment: Callable | None = None,
                  callbacks: Sequence[Callback] = (), verbose: int = 1, seed: int | None = None,
                  checkpoint_every: int | None = None, checkpoint_path: Any = None):
         self.network = network
@@ -172,6 +164,11 @@ class Trainer:
             raise InputError("sampling='hard' needs batch_size=1 or mini-batches: a full batch "
                              "always uses every pair once")
         self.sampling = sampling
+        self.shuffle = bool(shuffle)
+        if sampling == "hard" and not self.shuffle:
+            raise InputError("sampling='hard' draws the pairs at random: it needs shuffle=True")
+        Adam(1.0, beta_1, beta_2, epsilon)  # raises InputError for a bad beta or epsilon
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         if augment is not None and not callable(augment):
             raise InputError(f"augment must be callable augment(X_batch, rng), got {augment!r}")
         self.augment = augment
@@ -196,7 +193,7 @@ class Trainer:
         self.val_indices: np.ndarray | None = None
         self._fast = None  # the FastLoop of the fast path (see _fast_loop)
         self._allow_fast = True  # private switch: False forces the reference loop (tests)
-        self._gather_bufs: dict = {}
+        self._gather = BatchGather()  # the reference loop's reused batch buffers
 
     # -- setup ---------------------------------------------------------------------------
     def _make_optimizer(self) -> Optimizer:
@@ -213,55 +210,8 @@ class Trainer:
             mu = self.momentum or 0.9
             return Momentum(self.learning_rate, mu, self.nesterov or name == "nesterov",
                             self.multipliers)
-        return Adam(self.learning_rate, multipliers=self.multipliers)
-
-    def _build_callbacks(self, early_stopping: Any, patience: int, tol: Any, grad_tol: Any,
-                         has_validation: bool) -> list[Callback]:
-        cbs: list[Callback] = [LearningRateScheduler(self.schedule)]
-        if early_stopping:
-            monitor = early_stopping if isinstance(early_stopping, str) else "val_loss"
-            if monitor.startswith("val_") and not has_validation:
-                raise InputError("early_stopping needs validation data: pass validation_data="
-                                 "(X_val, Y_val) or validation_split=0.2 (002 §5 hold-out)")
-            cbs.append(EarlyStopping(monitor=monitor, patience=patience))
-        if tol is not None:
-            cbs.append(LossChangeStopping(tol))
-        if grad_tol is not None:
-            cbs.append(GradientNormStopping(grad_tol))
-        cbs.append(ProgressBar(self.verbose))
-        cbs.extend(self.user_callbacks)
-        if self.checkpoint_path is not None:
-            from deltaprop.checkpoint import ModelCheckpoint
-
-            cbs.append(ModelCheckpoint(self.checkpoint_path, self.checkpoint_every))
-        return cbs
-
-    def _check_data(self, X: Any, Y: Any, sample_weight: Any, name: str = "") -> tuple:
-        net = self.network
-        X = check_array(X, f"X{name}", net.n_inputs, net.dtype)
-        if np.ndim(Y) == 1:
-            raise InputError(
-                f"Y{name} is 1-D with shape {np.shape(Y)}, but the network wants targets of "
-                f"shape (N, {net.n_outputs}): one-hot class labels with "
-                "deltaprop.preprocessing.one_hot(y), or use y.reshape(-1, 1) for one output")
-        Y = check_array(Y, f"Y{name}", net.n_outputs, net.dtype, what="outputs")
-        if len(X) != len(Y):
-            raise InputError(f"X{name} has {len(X)} rows but Y{name} has {len(Y)}")
-        lo, hi = net.output_activation.bounds
-        bad = np.argwhere((Y < lo) | (Y > hi))
-        if bad.size:
-            r, c = (int(i) for i in bad[0])
-            raise InputError(f"Y{name}[{r}, {c}] = {Y[r, c]:g} lies outside [{lo:g}, {hi:g}], the "
-                             f"range of the output activation (002 §4 'Target values')")
-        net.loss.validate_targets(Y)
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=net.dtype)
-            if sw.shape != (len(X),):
-                raise InputError(f"sample_weight has shape {sw.shape}, expected ({len(X)},)")
-            if not np.isfinite(sw).all() or (sw < 0).any() or sw.sum() <= 0:
-                raise InputError("sample_weight must be finite, non-negative, not all zero")
-            sample_weight = sw
-        return X, Y, sample_weight
+        return Adam(self.learning_rate, self.beta_1, self.beta_2, self.epsilon,
+                    multipliers=self.multipliers)
 
     def _start(self, X: np.ndarray) -> None:
         """Fresh state for a new run: generator, optimizer, history, buffers."""
@@ -281,9 +231,7 @@ class Trainer:
         self._reg_buf = [np.empty_like(p) if w else None
                          for p, w in zip(self._params, self._is_weight, strict=True)]
         self._snapshot = [p.copy() for p in self._params]
-        bounds = net.output_activation.bounds
-        self._threshold = (0.5 if not all(map(math.isfinite, bounds)) else sum(bounds) / 2)
-        self._softmax_like = net.output_activation.name != "logistic" and net.n_outputs > 1
+        self._softmax_like, self._threshold = classification_rule(net)
         self._batch_cbs = [cb for cb in self.callbacks
                            if type(cb).on_batch_end is not Callback.on_batch_end]
 
@@ -321,7 +269,7 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
             raise InputError(f"epochs must be an integer >= 0, got {epochs!r}")
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        X, Y, sw = check_training_data(self.network, X, Y, sample_weight)
         split = _opt_float("validation_split", validation_split, positive=False)
         if split >= 1:
             raise InputError(f"validation_split must be in [0, 1), got {validation_split!r}")
@@ -343,18 +291,11 @@ class Trainer:
             self.val_indices = np.sort(perm[:n_val])
         if state is not None and state[0].get("val_indices") is True:
             self.val_indices = state[1].get("val_indices")
-        if self.val_indices is not None and split:
-            mask = np.ones(len(X), bool)
-            mask[self.val_indices] = False
-            validation_data = (X[self.val_indices], Y[self.val_indices])
-            X, Y, sw = X[mask], Y[mask], None if sw is None else sw[mask]
-        if validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise InputError("validation_data must be a tuple (X_val, Y_val)")
-            validation_data = self._check_data(*validation_data, None, name="_val")[:2]
+        X, Y, sw, validation_data = split_validation(
+            self.network, X, Y, sw, self.val_indices if split else None, validation_data)
         self.epochs = int(epochs)
-        self.callbacks = self._build_callbacks(early_stopping, patience, tol, grad_tol,
-                                               validation_data is not None)
+        self.callbacks = build_callbacks(self, early_stopping, patience, tol, grad_tol,
+                                         validation_data is not None)
         if state is not None:
             from deltaprop.checkpoint import restore_checkpoint
 
@@ -389,10 +330,10 @@ class Trainer:
 
     def partial_fit(self, X: Any, Y: Any, sample_weight: Any = None) -> History:
         """Run one more epoch on (X, Y), keeping the optimizer state and the generator."""
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        X, Y, sw = check_training_data(self.network, X, Y, sample_weight)
         if self.optimizer is None:
             self._start(X)
-            self.callbacks = self._build_callbacks(False, 0, None, None, False)
+            self.callbacks = build_callbacks(self, False, 0, None, None, False)
             self._prepare_loop(len(X))
             for cb in self.callbacks:
                 cb.on_train_begin(self)
@@ -411,16 +352,16 @@ class Trainer:
             cb.on_epoch_begin(self, epoch)
         for s, p in zip(self._snapshot, self._params, strict=True):
             np.copyto(s, p)  # last finite weights, in case the epoch diverges
-        order, size = self._epoch_order(X, Y, sw)
-        fast = self._fast_loop(sw)
+        order, size = epoch_order(self, X, Y, sw)
+        fast = fast_loop(self, sw)
         if fast is not None:
             res = fast.run(X, Y, order, size, on_diverge=lambda b, what: self._diverge(epoch, b,
                                                                                        what))
             loss_sum, weight_sum, n_steps = res["loss_sum"], float(n), res["steps"]
             hits, norms, sse = res["hits"], res["norms"], res["sse"]
         else:
-            loss_sum, weight_sum, hits, sse, norms, n_steps = self._reference_steps(
-                epoch, X, Y, sw, order, size)
+            loss_sum, weight_sum, hits, sse, norms, n_steps = reference_steps(
+                self, epoch, X, Y, sw, order, size)
         if not net.is_classifier and order is not None:
             Y = Y[order]  # R² over the pairs the epoch visited (online picks repeat some)
         reg = penalty(self._params, self._is_weight, self.l1, self.l2)
@@ -428,9 +369,9 @@ class Trainer:
         if net.is_classifier:
             logs["accuracy"] = hits / n
         else:
-            logs["r2"] = _r2(sse, Y)
+            logs["r2"] = r2_score(sse, Y)
         if validation is not None:
-            logs.update(self._evaluate(*validation))
+            logs.update(evaluate(net, *validation))
         logs["learning_rate"] = self.optimizer.learning_rate
         grad_norms = norms / n_steps
         logs["grad_norm"] = float(np.sqrt(np.sum(grad_norms**2)))
@@ -441,102 +382,6 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
 
-    def _epoch_order(self, X, Y, sw) -> tuple[np.ndarray | None, int]:
-        """The epoch's sample order (None: the data's order) and batch size."""
-        n, rng = len(X), self.rng
-        if self.batch_size == "full":
-            return None, n
-        size = min(int(self.batch_size), n)
-        if self.sampling == "hard":
-            return rng.choice(n, size=n, p=self._hard_probabilities(X, Y, sw)), size
-        if size == 1:
-            return rng.integers(0, n, size=n), size  # 000 Algorithm 9.1: a random pair a step
-        return rng.permutation(n), size
-
-    def _fast_loop(self, sw):
-        """The FastLoop that runs this epoch, or None when an option it lacks is active."""
-        if (not self._allow_fast or sw is not None or self._batch_cbs or self.l1 or self.l2
-                or self.clip_value is not None or self.clip_norm is not None
-                or self.max_norm is not None or self.augment is not None
-                or supports(self.network, self.optimizer) is not None):
-            return None
-        loop = self._fast
-        if loop is None or loop.optimizer is not self.optimizer:
-            loop = self._fast = FastLoop(self.network, self.optimizer, seed=self.rng)
-        loop.rng = self.rng
-        return loop
-
-    def _gather(self, X, Y, sw, idx):
-        """Copy the rows ``idx`` into buffers reused for every batch of that size."""
-        key = len(idx)
-        bufs = self._gather_bufs.get(key)
-        if bufs is None:
-            if len(self._gather_bufs) >= 2:
-                self._gather_bufs.clear()
-            bufs = self._gather_bufs[key] = (
-                np.empty((key, X.shape[1]), X.dtype), np.empty((key, Y.shape[1]), Y.dtype),
-                None if sw is None else np.empty(key, sw.dtype))
-        np.take(X, idx, axis=0, out=bufs[0], mode="clip")  # indices are valid; "raise" buffers
-        np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
-        if sw is None:
-            return bufs[0], bufs[1], None
-        swb = bufs[2] if bufs[2] is not None else np.empty(key, sw.dtype)
-        np.take(sw, idx, out=swb, mode="clip")
-        return bufs[0], bufs[1], swb
-
-    def _reference_steps(self, epoch, X, Y, sw, order, size) -> tuple:
-        """The general loop: every option, the readable engine (Network.forward/backward)."""
-        net, rng, n = self.network, self.rng, len(X)
-        loss_sum, weight_sum, hits = 0.0, 0.0, 0
-        sse = np.zeros(net.n_outputs)
-        norms = np.zeros(self._n_layers)
-        n_steps = 0
-        for b, start in enumerate(range(0, n, size)):
-            if order is None:
-                Xb, Yb = X[start:start + size], Y[start:start + size]
-                swb = None if sw is None else sw[start:start + size]
-            else:
-                Xb, Yb, swb = self._gather(X, Y, sw, order[start:start + size])
-            if self.augment is not None:
-                Xb = np.asarray(self.augment(Xb, rng), dtype=net.dtype)
-            out = net.forward(Xb, training=True, rng=rng, check=False)
-            loss = net.loss_value(Yb, swb, check=False)
-            if not math.isfinite(loss):
-                self._diverge(epoch, b, f"the loss is {loss}")
-            net.backward(Yb, swb, check=False)
-            layer_sq = self._regularize_and_clip(epoch, b)
-            self.optimizer.step(self._params, self._grads)
-            if self.max_norm is not None:
-                apply_max_norm(self._params, self._is_weight, self.max_norm)
-            w = len(Xb) if swb is None else float(swb.sum())
-            loss_sum, weight_sum, n_steps = loss_sum + loss * w, weight_sum + w, n_steps + 1
-            norms += np.sqrt(layer_sq)
-            if net.is_classifier:
-                hits += self._n_correct(out, Yb)
-            else:
-                sse += ((out - Yb) ** 2).sum(axis=0)
-            for cb in self._batch_cbs:
-                cb.on_batch_end(self, b, {"batch": b, "size": len(Xb), "loss": loss})
-        return loss_sum, weight_sum, hits, sse, norms, n_steps
-
-    def _regularize_and_clip(self, epoch: int, batch: int) -> np.ndarray:
-        """Penalty gradients (002 §6), divergence check, clipping (000 §9.3.3); returns the
-        per-layer squared norms of the gradient of E' before clipping."""
-        add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1, self.l2,
-                              self._reg_buf)
-        layer_sq = np.zeros(self._n_layers)
-        for pos, g in zip(self._layer_pos, self._grads, strict=True):
-            flat = g.reshape(-1)
-            layer_sq[pos] += float(np.dot(flat, flat))
-        total = float(np.sqrt(layer_sq.sum()))
-        if not math.isfinite(total):
-            self._diverge(epoch, batch, "the gradient is not finite")
-        if self.clip_value is not None:
-            clip_by_value(self._grads, self.clip_value)
-        if self.clip_norm is not None:
-            clip_by_norm(self._grads, self.clip_norm, total)
-        return layer_sq
-
     def _diverge(self, epoch: int, batch: int, what: str) -> None:
         if not all(np.isfinite(p).all() for p in self._params):
             for p, s in zip(self._params, self._snapshot, strict=True):
@@ -545,51 +390,6 @@ class Trainer:
             f"training diverged at epoch {epoch}, batch {batch}: {what}. Try a lower learning "
             f"rate (now {self.optimizer.learning_rate:g}) or gradient clipping (clip_value= or "
             "clip_norm=); the network keeps its last finite weights")
-
-    def _n_correct(self, out: np.ndarray, Y: np.ndarray) -> int:
-        if self._softmax_like:
-            return int(np.count_nonzero(out.argmax(axis=1) == Y.argmax(axis=1)))
-        same = (out > self._threshold) == (Y > self._threshold)
-        return int(np.count_nonzero(same.all(axis=1)))
-
-    def _hard_probabilities(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None):
-        """002 §4 "maximizing information content": favour the pairs with the largest loss."""
-        net = self.network
-        net.forward(X, check=False)
-        last = net.layers[-1]
-        if net.fused:
-            losses = net.loss.per_sample_from_logits(last.a, Y)
-        else:
-            losses = net.loss.per_sample(last.h, Y)
-        losses = np.maximum(np.asarray(losses, dtype=np.float64), 0.0)
-        if sw is not None:
-            losses = losses * sw
-        total = losses.sum()
-        p = np.full(len(X), 1.0 / len(X))
-        if total > 0 and math.isfinite(total):
-            p = _HARD_MIX * losses / total + (1.0 - _HARD_MIX) * p
-        return p / p.sum()
-
-    def _evaluate(self, Xv: np.ndarray, Yv: np.ndarray) -> dict[str, float]:
-        """Validation loss (data term only, what early stopping watches) and accuracy/R²."""
-        net = self.network
-        out = net.forward(Xv, check=False)
-        logs = {"val_loss": net.loss_value(Yv, check=False)}
-        if net.is_classifier:
-            logs["val_accuracy"] = self._n_correct(out, Yv) / len(Xv)
-        else:
-            logs["val_r2"] = _r2(((out - Yv) ** 2).sum(axis=0), Yv)
-        return logs
-
-
-def _r2(sse: np.ndarray, Y: np.ndarray) -> float:
-    """Coefficient of determination, averaged over outputs (a constant column counts as 1
-    if predicted exactly, else 0, as in scikit-learn)."""
-    sst = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0).astype(np.float64)
-    ok = sst > 0
-    r2 = np.where(ok, 1.0 - sse / np.where(ok, sst, 1.0), np.where(sse == 0, 1.0, 0.0))
-    return float(r2.mean())
-
 
 def train(network: Any, X: Any, Y: Any, **kwargs: Any) -> History:
     """``Trainer(network, **trainer_options).fit(X, Y, **fit_options)`` in one call.

@@ -32,8 +32,7 @@ Mapping of scikit-learn semantics
   the best validation epoch are restored.
 - The regression loss is deltaprop's ``squared_error`` ½‖ŷ − y‖² per sample (scikit-learn
   divides it also by the number of outputs; identical for one output).
-- ``shuffle=False`` is not supported by the trainer (mini-batches are always drawn from a fresh
-  permutation); it warns and reshuffles.
+- ``shuffle=False`` is passed to the trainer: mini-batches in the data's order every epoch.
 
 Examples
 --------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
@@ -202,10 +201,6 @@ class _BaseMLP(_SolversMixin, _FilesMixin, BaseEstimator):
             if bad:
                 raise ValueError(f"{', '.join(bad)} only apply to the stochastic solvers "
                                  "('sgd', 'adam'), not to solver='lbfgs'")
-        if self.shuffle is False and self.solver != "lbfgs":
-            warnings.warn("shuffle=False is not supported by deltaprop's Trainer: every epoch "
-                          "still draws its mini-batches from a fresh permutation", UserWarning,
-                          stacklevel=4)
 
     # -- data --------------------------------------------------------------------------------
     def _np_dtype(self) -> np.dtype:

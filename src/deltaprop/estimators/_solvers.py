@@ -50,8 +50,8 @@ class _SolversMixin:
                           clip_value=self.clip_value, clip_norm=self.clip_norm,
                           l1=float(self.l1), l2=float(self.alpha) / (batch * mean_weight),
                           max_norm=self.max_norm, layer_learning_rates=self.layer_learning_rates,
-                          sampling=self.sampling, augment=self.augment,
-                          callbacks=[*extra, *user], verbose=0, seed=seed)
+                          sampling=self.sampling, shuffle=bool(self.shuffle),
+                          augment=self.augment, callbacks=[*extra, *user], verbose=0, seed=seed)
         return trainer, adaptive
 
     def _fit_stochastic(self, X, Y, sw, strat, trainer_seed: int, split_seed: int) -> _BaseMLP:
