@@ -130,9 +130,12 @@ def test_supports_names_what_it_cannot_do():
     assert supports(dp.mlp([4, 3, 2]), Momentum(0.1)) is None
     assert "Dense" in supports(dp.mlp([4, 3, 2], dropout=0.5), Momentum(0.1))
     assert "canonical" in supports(dp.mlp([4, 3, 2], loss="mse"), Momentum(0.1))
-    assert "momentum" in supports(dp.mlp([4, 3, 2]), Adam())
+    assert supports(dp.mlp([4, 3, 2]), Adam()) is None
+    net = dp.mlp([4, 3, 2])
+    per_layer = Momentum(0.1, multipliers=[1.0] * len(net.parameters()))
+    assert "one learning rate" in supports(net, per_layer)
     with pytest.raises(InputError, match="cannot train"):
-        FastLoop(dp.mlp([4, 3, 2]), Adam())
+        FastLoop(net, per_layer)
 
 
 def test_flat_update_matches_per_array_update():

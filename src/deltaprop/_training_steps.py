@@ -105,7 +105,7 @@ def epoch_order(tr, X, Y, sw) -> tuple[np.ndarray | None, int]:
 
 def fast_loop(tr, sw):
     """The FastLoop that runs this epoch, or None when an option it lacks is active."""
-    if (not tr._allow_fast or sw is not None or tr._batch_cbs or tr.l1 or tr.l2
+    if (not tr._allow_fast or sw is not None or tr._batch_cbs
             or tr.clip_value is not None or tr.clip_norm is not None
             or tr.max_norm is not None or tr.augment is not None
             or supports(tr.network, tr.optimizer) is not None):
@@ -114,6 +114,7 @@ def fast_loop(tr, sw):
     if loop is None or loop.optimizer is not tr.optimizer:
         loop = tr._fast = FastLoop(tr.network, tr.optimizer, seed=tr.rng)
     loop.rng = tr.rng
+    loop.l1, loop.l2 = tr.l1, tr.l2
     return loop
 
 

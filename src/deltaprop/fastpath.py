@@ -1,10 +1,10 @@
 """A lean training loop for the common case, with a compiled online-SGD path (performance).
 
 :class:`FastLoop` runs the epochs that :class:`deltaprop.training.Trainer` runs for a plain
-network — Dense layers, a canonical output pair (004 table), gradient descent or momentum, no
-penalties, clipping, dropout, augmentation or per-batch callbacks — drawing the same sample order
-from a generator seeded the same way, so on the same seed it ends with the same weights (to float
-tolerance). It differs in how the work is done, not in what is computed:
+network — Dense layers, a canonical output pair (004 table), gradient descent, momentum or Adam,
+L1/L2 penalties, no clipping, dropout, augmentation or per-batch callbacks — drawing the same
+sample order from a generator seeded the same way, so on the same seed it ends with the same
+weights (to float tolerance). It differs in how the work is done, not in what is computed:
 
 - mini-batches are gathered with ``np.take(..., out=)`` into buffers reused every step, instead of
   copying the whole shuffled data set once per epoch (188 MB for MNIST, and its page faults);
@@ -33,7 +33,8 @@ import numpy as np
 
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
-from deltaprop.optimizers import GradientDescent, Momentum, Optimizer
+from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
+from deltaprop.regularization import add_penalty_gradients
 
 try:  # optional: the compiled online path
     import numba
@@ -56,8 +57,9 @@ def supports(network, optimizer: Optimizer) -> str | None:
         return "only Dense layers (no Dropout or Maxout)"
     if not network.fused:
         return "only a canonical output activation + loss pair (004 table)"
-    if type(optimizer) not in (GradientDescent, Momentum) or optimizer.multipliers is not None:
-        return "only gradient descent or momentum with one learning rate"
+    if (type(optimizer) not in (GradientDescent, Momentum, Adam)
+            or optimizer.multipliers is not None):
+        return "only gradient descent, momentum or Adam with one learning rate"
     return None
 
 
@@ -104,6 +106,11 @@ class FastLoop:
         info = network.parameter_info()
         index = sorted({i.layer_index for i in info})
         self._layer_pos = [index.index(i.layer_index) for i in info]
+        # Weight penalties (002 §6), set by the Trainer: added to the gradients before the step.
+        self.l1 = self.l2 = 0.0
+        self._is_weight = [i.kind == "W" for i in info]
+        self._reg_buf = [np.empty_like(p) if w else None
+                         for p, w in zip(self._params, self._is_weight, strict=True)]
         self._gather: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kernel_state = None
         out = network.output_activation
@@ -148,7 +155,9 @@ class FastLoop:
         k = self.network.n_outputs
         sse = np.zeros(k)
         n = len(X) if order is None else len(order)
-        if size == 1 and self.compiled and order is not None:
+        # The compiled online kernel applies plain or momentum updates without penalties itself.
+        online_kernel = (type(self.optimizer) is not Adam and not (self.l1 or self.l2))
+        if size == 1 and self.compiled and order is not None and online_kernel:
             loss_sum, hits, norms = self._online_compiled(X, Y, order, sse, on_diverge)
             steps = n
         else:
@@ -195,7 +204,10 @@ class FastLoop:
                 else:
                     correct = 0
                     sse += ((out - Yb) ** 2).sum(axis=0)
-            layer_sq[:] = 0.0  # per-layer ‖∂E/∂θ‖², as the Trainer logs it
+            if self.l1 or self.l2:
+                add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1,
+                                      self.l2, self._reg_buf)
+            layer_sq[:] = 0.0  # per-layer ‖∂E'/∂θ‖², as the Trainer logs it
             for pos, g in zip(self._layer_pos, self._grads, strict=True):
                 flat = g.reshape(-1)
                 layer_sq[pos] += float(np.dot(flat, flat))
