@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from deltaprop._spec import split_spec
 from deltaprop.errors import InputError, NotDifferentiableError
 
 __all__ = [
@@ -355,13 +356,7 @@ def get(spec: str | dict | Activation, **params) -> Activation:
         if params:
             raise InputError("parameters cannot be given together with an Activation instance")
         return spec
-    if isinstance(spec, dict):
-        params = {**{k: v for k, v in spec.items() if k != "name"}, **params}
-        spec = spec.get("name", "")
-    if not isinstance(spec, str):
-        raise InputError(
-            f"activation must be a name, a dict or an Activation, got {type(spec).__name__}"
-        )
+    spec, params = split_spec(spec, params, "activation", "a name, a dict or an Activation")
     key = _ALIASES.get(spec.lower(), spec.lower())
     if key not in _REGISTRY:
         raise InputError(f"unknown activation {spec!r}; choose one of {', '.join(_REGISTRY)}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deltaprop._spec import split_spec
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -152,13 +153,7 @@ def get(spec: str | dict | np.ndarray | Initializer, **params) -> Initializer:
         return constant(np.asarray(spec))
     if callable(spec):
         return spec
-    if isinstance(spec, dict):
-        params = {**{k: v for k, v in spec.items() if k != "name"}, **params}
-        spec = spec.get("name", "")
-    if not isinstance(spec, str):
-        raise InputError(
-            f"init must be a name, a dict, an array or a callable, got {type(spec).__name__}"
-        )
+    spec, params = split_spec(spec, params, "init", "a name, a dict, an array or a callable")
     key = spec.lower()
     if key in _FACTORIES:
         try:

@@ -21,6 +21,7 @@ that its state (velocities, moments, step count) travels in checkpoints without 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,7 +103,7 @@ def learning_rate_multipliers(
     return [by_layer[info.layer_index] for info in param_info]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class of the learning rules.
 
     Parameters
@@ -156,9 +157,9 @@ class Optimizer:
                 self.learning_rate * self.multipliers[i])
             self._update(i, p, g, lr)
 
+    @abstractmethod
     def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
         """Apply the rule to parameter array ``i`` (``None``: all of them, as one flat array)."""
-        raise NotImplementedError
 
     def _slot(self, name: str, i: int | None) -> np.ndarray:
         return self._flat_slots[name] if i is None else self._slots[name][i]
