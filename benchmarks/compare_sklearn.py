@@ -113,7 +113,10 @@ scikit-learn's meanings, so the comparison below runs *the same configuration* t
   splits, `random_state={seed}` for both; both start from Glorot-uniform weights
   (scikit-learn's initialization, deltaprop's estimator default);
 - one BLAS thread for both (`threadpoolctl`); fit time is the wall time of `Pipeline.fit` per
-  fold. deltaprop computes in float32 (its default), scikit-learn in float64.
+  fold. deltaprop computes in float32 (its default), scikit-learn in float64. The first
+  deltaprop fit of the run (iris, fold 1) includes loading its compiled numba kernels from
+  the cache (~0.15 s; compiling them once after installation takes a few seconds), hence
+  iris's large fit-time spread.
 
 Scores are mean ± standard deviation over the 5 folds: accuracy for the classification sets,
 R² for diabetes.
