@@ -25,6 +25,7 @@ from deltaprop.callbacks import (
 )
 from deltaprop.errors import InputError
 from deltaprop.fastpath import FastLoop, supports
+from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
 from deltaprop.regularization import (
     add_penalty_gradients,
     apply_max_norm,
@@ -116,6 +117,25 @@ def fast_loop(tr, sw):
     loop.rng = tr.rng
     loop.l1, loop.l2 = tr.l1, tr.l2
     return loop
+
+
+def make_optimizer(tr) -> Optimizer:
+    """The optimizer the Trainer's options name (002 §6 momentum; Adam), fresh state."""
+    spec = tr.optimizer_spec
+    if isinstance(spec, Optimizer):
+        if tr.multipliers is not None:
+            spec.multipliers = tr.multipliers
+        spec.reset()
+        return spec
+    name = spec.lower()
+    if name in ("sgd", "gd", "gradient_descent") and tr.momentum == 0 and not tr.nesterov:
+        return GradientDescent(tr.learning_rate, tr.multipliers)
+    if name in ("sgd", "gd", "gradient_descent", "momentum", "nesterov"):
+        mu = tr.momentum or 0.9
+        return Momentum(tr.learning_rate, mu, tr.nesterov or name == "nesterov",
+                        tr.multipliers)
+    return Adam(tr.learning_rate, tr.beta_1, tr.beta_2, tr.epsilon,
+                multipliers=tr.multipliers)
 
 
 def build_callbacks(tr, early_stopping: Any, patience: int, tol: Any, grad_tol: Any,

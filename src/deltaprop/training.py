@@ -35,22 +35,16 @@ from deltaprop._training_data import (
     split_validation,
 )
 from deltaprop._training_data import opt_float as _opt_float
-from deltaprop._training_steps import build_callbacks, epoch_order, fast_loop, reference_steps
-from deltaprop.callbacks import (
-    Callback,
-    EarlyStopping,
-    History,
-    ProgressBar,
+from deltaprop._training_steps import (
+    build_callbacks,
+    epoch_order,
+    fast_loop,
+    make_optimizer,
+    reference_steps,
 )
+from deltaprop.callbacks import Callback, EarlyStopping, History, ProgressBar
 from deltaprop.errors import DivergenceError, InputError
-from deltaprop.optimizers import (
-    Adam,
-    GradientDescent,
-    Momentum,
-    Optimizer,
-    get_optimizer,
-    learning_rate_multipliers,
-)
+from deltaprop.optimizers import Adam, Optimizer, get_optimizer, learning_rate_multipliers
 from deltaprop.regularization import penalty
 from deltaprop.schedules import get_schedule
 
@@ -196,27 +190,10 @@ class Trainer:
         self._gather = BatchGather()  # the reference loop's reused batch buffers
 
     # -- setup ---------------------------------------------------------------------------
-    def _make_optimizer(self) -> Optimizer:
-        spec = self.optimizer_spec
-        if isinstance(spec, Optimizer):
-            if self.multipliers is not None:
-                spec.multipliers = self.multipliers
-            spec.reset()
-            return spec
-        name = spec.lower()
-        if name in ("sgd", "gd", "gradient_descent") and self.momentum == 0 and not self.nesterov:
-            return GradientDescent(self.learning_rate, self.multipliers)
-        if name in ("sgd", "gd", "gradient_descent", "momentum", "nesterov"):
-            mu = self.momentum or 0.9
-            return Momentum(self.learning_rate, mu, self.nesterov or name == "nesterov",
-                            self.multipliers)
-        return Adam(self.learning_rate, self.beta_1, self.beta_2, self.epsilon,
-                    multipliers=self.multipliers)
-
     def _start(self, X: np.ndarray) -> None:
         """Fresh state for a new run: generator, optimizer, history, buffers."""
         self.rng = np.random.default_rng(self.seed)
-        self.optimizer = self._make_optimizer()
+        self.optimizer = make_optimizer(self)
         self.history = History()
         self.epoch, self.stop_training, self.stop_reason, self.resumed = 0, False, None, False
 
