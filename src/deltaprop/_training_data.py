@@ -56,6 +56,20 @@ def check_array(X, name: str, n_columns: int | None, dtype, what: str = "feature
     return np.asarray(arr, dtype=dtype)
 
 
+def check_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
+    """None, or ``sample_weight`` as a finite, non-negative (n,) array that does not sum to 0."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight, dtype=dtype)
+    if sw.shape != (n,):
+        raise InputError(f"sample_weight has shape {sw.shape}, expected ({n},)")
+    if not np.isfinite(sw).all() or (sw < 0).any():
+        raise InputError("sample_weight must be finite and non-negative")
+    if sw.sum() <= 0:
+        raise InputError("sample_weight sums to zero")
+    return sw
+
+
 def check_training_data(net, X: Any, Y: Any, sample_weight: Any, name: str = "") -> tuple:
     """(X, Y, sample_weight) validated for ``net``: shapes, finiteness, target ranges (002 §4)."""
     X = check_array(X, f"X{name}", net.n_inputs, net.dtype)
@@ -64,24 +78,10 @@ def check_training_data(net, X: Any, Y: Any, sample_weight: Any, name: str = "")
             f"Y{name} is 1-D with shape {np.shape(Y)}, but the network wants targets of "
             f"shape (N, {net.n_outputs}): one-hot class labels with "
             "deltaprop.preprocessing.one_hot(y), or use y.reshape(-1, 1) for one output")
-    Y = check_array(Y, f"Y{name}", net.n_outputs, net.dtype, what="outputs")
+    Y = net.check_targets(Y, f"Y{name}")
     if len(X) != len(Y):
         raise InputError(f"X{name} has {len(X)} rows but Y{name} has {len(Y)}")
-    lo, hi = net.output_activation.bounds
-    bad = np.argwhere((Y < lo) | (Y > hi))
-    if bad.size:
-        r, c = (int(i) for i in bad[0])
-        raise InputError(f"Y{name}[{r}, {c}] = {Y[r, c]:g} lies outside [{lo:g}, {hi:g}], the "
-                         f"range of the output activation (002 §4 'Target values')")
-    net.loss.validate_targets(Y)
-    if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=net.dtype)
-        if sw.shape != (len(X),):
-            raise InputError(f"sample_weight has shape {sw.shape}, expected ({len(X)},)")
-        if not np.isfinite(sw).all() or (sw < 0).any() or sw.sum() <= 0:
-            raise InputError("sample_weight must be finite, non-negative, not all zero")
-        sample_weight = sw
-    return X, Y, sample_weight
+    return X, Y, check_sample_weight(sample_weight, len(X), net.dtype)
 
 
 def split_validation(net, X, Y, sw, val_indices, validation_data) -> tuple:

@@ -28,7 +28,7 @@ import numpy as np
 from deltaprop import layers as layer_types
 from deltaprop import losses
 from deltaprop._flat import flatten_network
-from deltaprop._training_data import check_array
+from deltaprop._training_data import check_array, check_sample_weight
 from deltaprop.errors import InputError, NotDifferentiableError
 from deltaprop.layers import Dense, Dropout, Layer, Maxout
 
@@ -202,32 +202,28 @@ class Network:
         self._batch = len(h)
         return h
 
-    def _check_targets(self, Y, sample_weight):
-        if self._batch is None:
-            raise InputError("call forward(X) before backward(Y) or loss_value(Y)")
-        Y = check_array(Y, "Y", self.n_outputs, self.dtype, what="outputs")
-        if len(Y) != self._batch:
-            raise InputError(f"Y has {len(Y)} rows but the last forward pass had {self._batch}")
+    def check_targets(self, Y, name: str = "Y") -> np.ndarray:
+        """``Y`` as a finite (N, n_outputs) array within the output activation's range (002 §4
+        'Target values') and valid for the loss; InputError naming the entry otherwise."""
+        Y = check_array(Y, name, self.n_outputs, self.dtype, what="outputs")
         lo, hi = self.output_activation.bounds
         bad = np.argwhere((Y < lo) | (Y > hi))
         if bad.size:
             r, c = (int(i) for i in bad[0])
             raise InputError(
-                f"Y[{r}, {c}] = {Y[r, c]:g} lies outside [{lo:g}, {hi:g}], the range of the output "
-                f"activation {self.output_activation.name!r} (002 §4 'Target values')"
+                f"{name}[{r}, {c}] = {Y[r, c]:g} lies outside [{lo:g}, {hi:g}], the range of the "
+                f"output activation {self.output_activation.name!r} (002 §4 'Target values')"
             )
-        self.loss.validate_targets(Y)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=self.dtype)
-            if sample_weight.shape != (len(Y),):
-                raise InputError(
-                    f"sample_weight has shape {sample_weight.shape}, expected ({len(Y)},)"
-                )
-            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-                raise InputError("sample_weight must be finite and non-negative")
-            if sample_weight.sum() <= 0:
-                raise InputError("sample_weight sums to zero")
-        return Y, sample_weight
+        self.loss.validate_targets(Y, name)
+        return Y
+
+    def _check_targets(self, Y, sample_weight):
+        if self._batch is None:
+            raise InputError("call forward(X) before backward(Y) or loss_value(Y)")
+        Y = self.check_targets(Y)
+        if len(Y) != self._batch:
+            raise InputError(f"Y has {len(Y)} rows but the last forward pass had {self._batch}")
+        return Y, check_sample_weight(sample_weight, len(Y), self.dtype)
 
     def output_delta(self, Y: np.ndarray) -> np.ndarray:
         """δ^m: ŷ − y for a canonical pair (004), else φ'(a^m) ⊙ ∇L(h^m) (000 Eq. 8a)."""
