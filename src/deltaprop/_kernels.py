@@ -124,6 +124,23 @@ def _output(a, y, code, delta):
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
+def _row_stats(out, y, code, softmax_like, threshold, sse):
+    """One sample's contribution to the epoch metrics: squared errors (regression) into sse,
+    and 1 if it is classified correctly (argmax, or every output on the right side of the
+    threshold), else 0."""
+    if code == 0:
+        for i in range(out.shape[0]):
+            r = out[i] - y[i]
+            sse[i] += r * r
+    if softmax_like:
+        return int(np.argmax(out) == np.argmax(y))
+    for i in range(out.shape[0]):
+        if (out[i] > threshold) != (y[i] > threshold):
+            return 0
+    return 1
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, threshold,
                  X, Y, order, lr, mu, nesterov, norms, sse):
     """Online SGD over ``order``; returns (loss sum, correct count, index of a bad step or −1).
@@ -152,17 +169,7 @@ def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, thr
         if not math.isfinite(loss):
             return loss_sum, hits, t
         loss_sum += loss
-        if out_code == 0:
-            for i in range(out.shape[0]):
-                r = out[i] - y[i]
-                sse[i] += r * r
-        if softmax_like:
-            hits += int(np.argmax(out) == np.argmax(y))
-        else:
-            ok = True
-            for i in range(out.shape[0]):
-                ok = ok and ((out[i] > threshold) == (y[i] > threshold))
-            hits += int(ok)
+        hits += _row_stats(out, y, out_code, softmax_like, threshold, sse)
         for l in range(L - 1, -1, -1):  # backward and update, one pass over each W
             W, VW, b, VB = Ws[l], VWs[l], Bs[l], VBs[l]
             d, hin, g = ds[l], hs[l], gs[l]
@@ -254,15 +261,5 @@ def output_batch(A, b, Y, H, D, code, scale, softmax_like, threshold, sse):
         loss_sum += _output(h, y, code, d)  # h becomes ŷ, d = ŷ − y
         for i in range(d.shape[0]):
             d[i] *= scale
-        if code == 0:
-            for i in range(h.shape[0]):
-                r = h[i] - y[i]
-                sse[i] += r * r
-        if softmax_like:
-            hits += int(np.argmax(h) == np.argmax(y))
-        else:
-            ok = True
-            for i in range(h.shape[0]):
-                ok = ok and ((h[i] > threshold) == (y[i] > threshold))
-            hits += int(ok)
+        hits += _row_stats(h, y, code, softmax_like, threshold, sse)
     return loss_sum, hits
