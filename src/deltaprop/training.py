@@ -50,7 +50,6 @@ from deltaprop.schedules import get_schedule
 
 __all__ = ["Trainer", "train", "History"]
 
-_OPTIMIZER_NAMES = ("sgd", "gd", "gradient_descent", "momentum", "nesterov", "adam")
 
 
 class Trainer:
@@ -131,8 +130,8 @@ class Trainer:
         if not isinstance(optimizer, Optimizer | str):
             raise InputError(f"optimizer must be a name or an Optimizer, got {optimizer!r}")
         self.optimizer_spec = optimizer
-        if isinstance(optimizer, str) and optimizer.lower() not in _OPTIMIZER_NAMES:
-            get_optimizer(optimizer)  # raises InputError naming the known optimizers
+        if isinstance(optimizer, str):
+            get_optimizer(optimizer)  # the registry's check: InputError naming the known ones
         self.learning_rate = (optimizer.learning_rate if isinstance(optimizer, Optimizer)
                               else _opt_float("learning_rate", learning_rate, positive=False))
         self.momentum = _opt_float("momentum", momentum, positive=False)
