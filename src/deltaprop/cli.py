@@ -254,10 +254,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           early_stopping=args.early_stopping is not None,
                           patience=args.early_stopping or 10, resume=args.resume)
     seconds = time.perf_counter() - t0
-    if args.early_stopping is None and history.epochs:
-        # without early stopping the best epoch is the lowest validation loss; recomputed
-        # here because a resumed history keeps the best epoch of the interrupted run
-        history.best_epoch = int(np.argmin(history["val_loss"])) + 1
     info = pl.ModelInfo(data.task, list(data.target_names) if classify else None,
                         list(data.target_names), data.name, args.seed, data.n_features, pre,
                         scaler, data.schema, options)
