@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from deltaprop._training_data import classification_rule, n_correct
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
 from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
@@ -113,10 +114,7 @@ class FastLoop:
                          for p, w in zip(self._params, self._is_weight, strict=True)]
         self._gather: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kernel_state = None
-        out = network.output_activation
-        self._softmax_like = out.name != "logistic" and network.n_outputs > 1
-        lo, hi = out.bounds
-        self._threshold = 0.5 if not (math.isfinite(lo) and math.isfinite(hi)) else (lo + hi) / 2
+        self._softmax_like, self._threshold = classification_rule(network)
 
     # -- one epoch ---------------------------------------------------------------------------
     def epoch(self, X: np.ndarray, Y: np.ndarray, batch_size: int | str = 32) -> dict:
@@ -200,7 +198,7 @@ class FastLoop:
                 loss *= len(Xb)
                 net.backward(Yb, check=False)
                 if net.is_classifier:
-                    correct = self._n_correct(out, Yb)
+                    correct = n_correct(out, Yb, self._softmax_like, self._threshold)
                 else:
                     correct = 0
                     sse += ((out - Yb) ** 2).sum(axis=0)
@@ -265,12 +263,6 @@ class FastLoop:
                 _kernels.derivative_inplace(below.delta, below.h, self._codes[i - 1])
                 delta = below.delta
         return float(loss), int(hits)
-
-    def _n_correct(self, out: np.ndarray, Y: np.ndarray) -> int:
-        if self._softmax_like:
-            return int(np.count_nonzero(out.argmax(axis=1) == Y.argmax(axis=1)))
-        same = (out > self._threshold) == (Y > self._threshold)
-        return int(np.count_nonzero(same.all(axis=1)))
 
     # -- compiled online SGD -----------------------------------------------------------------
     def _online_compiled(self, X, Y, order, sse, on_diverge) -> tuple[float, int, np.ndarray]:
