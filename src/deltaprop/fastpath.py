@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from deltaprop._training_data import classification_rule, n_correct
+from deltaprop._training_data import BatchGather, classification_rule, n_correct
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
 from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
@@ -112,7 +112,7 @@ class FastLoop:
         self._is_weight = [i.kind == "W" for i in info]
         self._reg_buf = [np.empty_like(p) if w else None
                          for p, w in zip(self._params, self._is_weight, strict=True)]
-        self._gather: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._gather = BatchGather()
         self._kernel_state = None
         self._softmax_like, self._threshold = classification_rule(network)
 
@@ -162,18 +162,6 @@ class FastLoop:
             loss_sum, hits, norms, steps = self._minibatches(X, Y, order, size, sse, on_diverge)
         return {"loss_sum": loss_sum, "hits": hits, "sse": sse, "norms": norms, "steps": steps}
 
-    def _batch(self, X, Y, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        bufs = self._gather.get(len(idx))
-        if bufs is None:
-            if len(self._gather) >= 2:  # a full batch and a last, partial one
-                self._gather.clear()
-            bufs = self._gather[len(idx)] = (np.empty((len(idx), X.shape[1]), X.dtype),
-                                             np.empty((len(idx), Y.shape[1]), Y.dtype))
-        # mode="clip": the indices are valid, and mode="raise" would buffer the whole copy
-        np.take(X, idx, axis=0, out=bufs[0], mode="clip")
-        np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
-        return bufs
-
     def _minibatches(self, X, Y, order, size, sse, on_diverge) -> tuple:
         net, opt = self.network, self.optimizer
         loss_sum, hits, steps = 0.0, 0, 0
@@ -185,7 +173,7 @@ class FastLoop:
             if order is None:
                 Xb, Yb = X[start:start + size], Y[start:start + size]
             else:
-                Xb, Yb = self._batch(X, Y, order[start:start + size])
+                Xb, Yb, _ = self._gather(X, Y, None, order[start:start + size])
             if self.compiled:
                 loss, correct = self._step_compiled(Xb, Yb, sse)
                 if not math.isfinite(loss):
