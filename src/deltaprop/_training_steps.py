@@ -31,6 +31,7 @@ from deltaprop.regularization import (
     apply_max_norm,
     clip_by_norm,
     clip_by_value,
+    layer_squared_norms,
 )
 
 
@@ -75,10 +76,7 @@ def regularize_and_clip(tr, epoch: int, batch: int) -> np.ndarray:
     """Penalty gradients (002 §6), divergence check, clipping (000 §9.3.3); returns the
     per-layer squared norms of the gradient of E' before clipping."""
     add_penalty_gradients(tr._params, tr._grads, tr._is_weight, tr.l1, tr.l2, tr._reg_buf)
-    layer_sq = np.zeros(tr._n_layers)
-    for pos, g in zip(tr._layer_pos, tr._grads, strict=True):
-        flat = g.reshape(-1)
-        layer_sq[pos] += float(np.dot(flat, flat))
+    layer_sq = layer_squared_norms(tr._grads, tr._layer_pos, np.zeros(tr._n_layers))
     total = float(np.sqrt(layer_sq.sum()))
     if not math.isfinite(total):
         tr._diverge(epoch, batch, "the gradient is not finite")

@@ -35,7 +35,7 @@ from deltaprop._training_data import BatchGather, classification_rule, n_correct
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
 from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
-from deltaprop.regularization import add_penalty_gradients
+from deltaprop.regularization import add_penalty_gradients, layer_squared_norms
 
 try:  # optional: the compiled online path
     import numba
@@ -193,10 +193,7 @@ class FastLoop:
             if self.l1 or self.l2:
                 add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1,
                                       self.l2, self._reg_buf)
-            layer_sq[:] = 0.0  # per-layer ‖∂E'/∂θ‖², as the Trainer logs it
-            for pos, g in zip(self._layer_pos, self._grads, strict=True):
-                flat = g.reshape(-1)
-                layer_sq[pos] += float(np.dot(flat, flat))
+            layer_squared_norms(self._grads, self._layer_pos, layer_sq)  # ‖∂E'/∂θ‖² per layer
             if not math.isfinite(float(layer_sq.sum())):
                 on_diverge(b, "the gradient is not finite")
             opt.step(self._params, self._grads)

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["add_penalty_gradients", "penalty", "clip_by_value", "clip_by_norm", "apply_max_norm"]
+__all__ = ["add_penalty_gradients", "penalty", "clip_by_value", "clip_by_norm", "apply_max_norm",
+           "layer_squared_norms"]
 
 
 def add_penalty_gradients(params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
@@ -104,3 +105,14 @@ def apply_max_norm(params: Sequence[np.ndarray], is_weight: Sequence[bool],
         too_big = norms > max_norm
         if too_big.any():
             p[too_big] *= (max_norm / norms[too_big])[:, None].astype(p.dtype)
+
+
+def layer_squared_norms(grads: Sequence[np.ndarray], layer_pos: Sequence[int],
+                        out: np.ndarray) -> np.ndarray:
+    """``out[l]`` = squared Euclidean norm of trainable layer l's gradients (W and b together),
+    the per-layer gradient norm the history logs and ``clip_norm`` sums (000 §9.3)."""
+    out[:] = 0.0
+    for pos, g in zip(layer_pos, grads, strict=True):
+        flat = g.reshape(-1)
+        out[pos] += float(np.dot(flat, flat))
+    return out
