@@ -160,6 +160,44 @@ def test_flat_update_matches_per_array_update():
     assert _max_diff(net.parameters(), params) < 1e-15
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("make", [
+    lambda: GradientDescent(0.1), lambda: Momentum(0.1, 0.9),
+    lambda: Momentum(0.1, 0.9, nesterov=True), lambda: Adam(0.01),
+], ids=["sgd", "momentum", "nesterov", "adam"])
+def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
+    pytest.importorskip("numba", reason="the fused update needs numba (pip install .[fast])")
+    from deltaprop import _kernels
+
+    X, Y = _data()
+    fused, plain = dp.mlp([12, 10, 3], seed=0, dtype=dtype), None
+    plain = fused.copy()
+    opt_fused, opt_plain = make(), make()
+    for _ in range(4):  # fresh gradients each step, so the moments see different values
+        for net in (fused, plain):
+            net.forward(X.astype(dtype), training=True)
+            net.backward(Y.astype(dtype))
+        assert _kernels.optimizer_step(opt_fused, fused.parameters(), fused.gradients())
+        opt_plain.step(plain.parameters(), plain.gradients())
+    assert opt_fused.t == opt_plain.t == 4
+    for p, q in zip(fused.parameters(), plain.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+    for (_, a), (_, b) in zip(sorted(opt_fused.get_state()[1].items()),
+                              sorted(opt_plain.get_state()[1].items()), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_update_kernel_declines_what_it_cannot_do():
+    pytest.importorskip("numba", reason="the fused update needs numba (pip install .[fast])")
+    from deltaprop import _kernels
+
+    net = dp.mlp([4, 3, 2], seed=0)
+    params = [p.copy() for p in net.parameters()]  # separate arrays: no flat state
+    opt = Momentum(0.1, 0.9)
+    assert not _kernels.optimizer_step(opt, params, net.gradients())
+    assert opt.t == 0
+
+
 def test_training_buffers_are_reused_and_predictions_are_fresh():
     X, _ = _data()
     net = dp.mlp([12, 10, 3], seed=0)

@@ -181,6 +181,7 @@ def test_mismatched_layer_sizes_name_the_layers():
         (np.ones((3, 3)), r"X has 3 features \(columns\), expected 2"),
         (np.array([[0.0, np.nan]]), "X contains nan at row 0, column 1"),
         (np.array([[0.0, 1.0], [np.inf, 0.0]]), "X contains inf at row 1, column 0"),
+        (np.array([[np.inf, 1.0], [-np.inf, 0.0]]), "X contains inf at row 0, column 0"),
         (np.array([["a", "b"]]), "X must be numeric, got an array of dtype <U1"),
         (np.ones((0, 2)), "X has no rows"),
     ],
@@ -189,6 +190,13 @@ def test_bad_inputs(X, message):
     net = dp.mlp([2, 2, 1], seed=0)
     with pytest.raises(InputError, match=message):
         net.forward(X)
+
+
+def test_huge_finite_inputs_are_accepted():
+    # Their sum overflows (the quick finiteness test fails), the element-wise test passes.
+    X = np.full((4, 2), np.finfo(np.float32).max, dtype=np.float32)
+    net = dp.mlp([2, 2, 1], seed=0)
+    assert net.forward(X, check=True).shape == (4, 1)
 
 
 def test_bad_targets():

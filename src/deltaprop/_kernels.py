@@ -263,3 +263,74 @@ def output_batch(A, b, Y, H, D, code, scale, softmax_like, threshold, sse):
             d[i] *= scale
         hits += _row_stats(h, y, code, softmax_like, threshold, sse)
     return loss_sum, hits
+
+
+# -- optimizer updates over the flat parameter buffer -----------------------------------------
+# No fastmath here: each line is the same IEEE operation, in the same order, as the ufunc calls
+# of deltaprop.optimizers, so a fused pass gives bit-identical weights in one sweep over memory
+# instead of four (momentum) to twelve (Adam).
+@numba.njit(cache=True)
+def sgd_update(p, g, lr):
+    """w ← w − η ∇E (000 Algorithm 9.1 step 6), as ``GradientDescent._update``."""
+    for i in range(p.shape[0]):
+        p[i] = p[i] - g[i] * lr
+
+
+@numba.njit(cache=True)
+def momentum_update(p, g, v, lr, mu, nesterov):
+    """v ← μv − η∇E; w ← w + v (002 §6), or Nesterov's form, as ``Momentum._update``."""
+    for i in range(p.shape[0]):
+        step = g[i] * lr
+        vi = v[i] * mu - step
+        v[i] = vi
+        if nesterov:
+            p[i] = (p[i] - step) + vi * mu
+        else:
+            p[i] = p[i] + vi
+
+
+@numba.njit(cache=True)
+def adam_update(p, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps_t, lr_t):
+    """Adam's moments and step, as ``Adam._update`` (the scalars already in the array dtype)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        mi = m[i] * b1 + gi * one_minus_b1
+        si = s[i] * b2 + (gi * gi) * one_minus_b2
+        m[i] = mi
+        s[i] = si
+        p[i] = p[i] - (mi / (math.sqrt(si) + eps_t)) * lr_t
+
+
+def optimizer_step(optimizer, params, grads) -> bool:
+    """One step of ``optimizer`` with the kernels above, when its state is flat (one buffer for
+    all parameters, one for all gradients, one learning rate); returns False, doing nothing,
+    otherwise, and the caller takes ``optimizer.step``."""
+    from deltaprop.optimizers import Adam, GradientDescent, Momentum
+
+    if optimizer._buf is None:
+        optimizer._init_slots(params, grads)
+    flat = optimizer._flat
+    if (flat is None or len(params) != len(optimizer._buf)
+            or not all(q.base is flat[0] for q in params)
+            or not all(q.base is flat[1] for q in grads)):
+        return False
+    p, g = flat
+    dt = p.dtype.type
+    kind = type(optimizer)
+    optimizer.t += 1
+    lr = optimizer.learning_rate
+    if kind is Momentum:
+        momentum_update(p, g, optimizer._flat_slots["velocity"], dt(lr), dt(optimizer.mu),
+                        optimizer.nesterov)
+    elif kind is GradientDescent:
+        sgd_update(p, g, dt(lr))
+    elif kind is Adam:
+        b1, b2 = optimizer.beta_1, optimizer.beta_2
+        corr2 = math.sqrt(1.0 - b2**optimizer.t)
+        lr_t = lr * corr2 / (1.0 - b1**optimizer.t)
+        adam_update(p, g, optimizer._flat_slots["m"], optimizer._flat_slots["s"], dt(b1),
+                    dt(1.0 - b1), dt(b2), dt(1.0 - b2), dt(optimizer.epsilon * corr2), dt(lr_t))
+    else:
+        optimizer.t -= 1
+        return False
+    return True

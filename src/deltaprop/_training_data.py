@@ -30,6 +30,19 @@ def opt_float(name: str, value: Any, *, positive: bool = True) -> float | None:
     return v
 
 
+def all_finite(arr: np.ndarray) -> bool:
+    """True when a float array holds no NaN or inf.
+
+    The sum is NaN or inf whenever an element is, so one vectorized pass without a temporary
+    decides the common case; only a non-finite sum (a bad element, or finite values whose sum
+    overflows) pays for the element-wise test.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.add.reduce(arr, axis=None))):
+            return True
+    return bool(np.isfinite(arr).all())
+
+
 def check_array(X, name: str, n_columns: int | None, dtype, what: str = "features") -> np.ndarray:
     """Return ``X`` as a finite 2-D array of ``dtype``; raise InputError saying what is wrong."""
     if isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
@@ -50,7 +63,7 @@ def check_array(X, name: str, n_columns: int | None, dtype, what: str = "feature
         raise InputError(f"{name} has {arr.shape[1]} {what} (columns), expected {n_columns}")
     if arr.shape[0] == 0:
         raise InputError(f"{name} has no rows")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not all_finite(arr):
         r, c = (int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise InputError(f"{name} contains {arr[r, c]} at row {r}, column {c}")
     return np.asarray(arr, dtype=dtype)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._training_data import all_finite
 from deltaprop.errors import InputError
 
 __all__ = ["State", "check_array", "require_fitted"]
@@ -33,8 +34,8 @@ def check_array(X: Any, *, name: str = "X", n_features: int | None = None,
         got = 1 if arr.ndim == 1 else arr.shape[1]
         if got != n_features:
             raise InputError(f"{name}: expected {n_features} features, got {got}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    if not all_finite(arr):
+        bad = ~np.isfinite(arr)
         where = np.argwhere(bad)[0]
         value = arr[tuple(where)]
         loc = f"row {where[0]}" + (f", column {where[1]}" if arr.ndim == 2 else "")

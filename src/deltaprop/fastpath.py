@@ -100,7 +100,9 @@ class FastLoop:
         self.network, self.optimizer = network, optimizer
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         layers = network.trainable_layers
-        self.compiled = (bool(compiled) and HAVE_NUMBA and all(lay.b is not None for lay in layers)
+        # The fused optimizer update needs only numba; the step kernels need supported layers.
+        self.fused_update = bool(compiled) and HAVE_NUMBA
+        self.compiled = (self.fused_update and all(lay.b is not None for lay in layers)
                          and all(lay.activation.name in _HIDDEN for lay in layers[:-1]))
         self._codes = hidden_codes(network) if self.compiled else None
         self._params, self._grads = network.parameters(), network.gradients()
@@ -196,12 +198,18 @@ class FastLoop:
             layer_squared_norms(self._grads, self._layer_pos, layer_sq)  # ‖∂E'/∂θ‖² per layer
             if not math.isfinite(float(layer_sq.sum())):
                 on_diverge(b, "the gradient is not finite")
-            opt.step(self._params, self._grads)
+            if not (self.fused_update and self._fused_step()):
+                opt.step(self._params, self._grads)
             norms += np.sqrt(layer_sq)
             loss_sum += loss
             hits += correct
             steps += 1
         return loss_sum, hits, norms, steps
+
+    def _fused_step(self) -> bool:
+        from deltaprop import _kernels
+
+        return _kernels.optimizer_step(self.optimizer, self._params, self._grads)
 
     def _step_compiled(self, Xb, Yb, sse) -> tuple[float, int]:
         """Forward, loss, backward of one batch with the fused kernels (see the module doc)."""
@@ -215,9 +223,9 @@ class FastLoop:
             ws = lay.workspace(n, h.dtype)
             lay._ws, lay.h_in = ws, h
             np.matmul(h, lay.W.T, out=ws.a)
-            if code == 3:
-                # NumPy's tanh is SIMD-vectorized: measured 20-50 % faster steps than the
-                # scalar loop (for the logistic the fused loop measured as fast as NumPy).
+            if code >= 2:
+                # NumPy's exp and tanh are SIMD-vectorized, numba's math.exp/tanh loops are not:
+                # σ over 1024 × 100 takes 140 µs in NumPy's four passes, 530 µs fused.
                 ws.a += lay.b
                 lay.activation.value_into(ws.a, ws.h)
             else:
