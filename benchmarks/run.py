@@ -9,6 +9,7 @@ See benchmarks/README.md for what is measured and how.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -98,7 +99,8 @@ def _merge(by_fw: dict, fw: str, out: dict, rnd: int) -> None:
     """Keep the best throughput of the rounds per batch size (all rounds stay in "rounds")."""
     old = by_fw.get(fw)
     out["rounds"] = [] if old is None else old["rounds"]
-    out["rounds"].append({"round": rnd, "batch": out["batch"],
+    # a copy: the best-of merge below must not rewrite this round's own numbers
+    out["rounds"].append({"round": rnd, "batch": copy.deepcopy(out["batch"]),
                           "inference_samples_per_s": out["inference_samples_per_s"]})
     if old is not None:
         for bs, b in old["batch"].items():

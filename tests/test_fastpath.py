@@ -187,6 +187,21 @@ def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
         np.testing.assert_array_equal(a, b)
 
 
+def test_layer_norms_over_flat_slices_match_the_reference_norms():
+    from deltaprop.regularization import layer_squared_norms
+
+    X, Y = _data()
+    net = dp.mlp([12, 10, 6, 3], seed=0, dtype="float64")
+    net.forward(X, training=True)
+    net.backward(Y)
+    loop = FastLoop(net, Momentum(0.1, 0.9))
+    assert [len(g) for g in loop._grad_slices] == [130, 66, 21]  # (W, b) of each layer
+    got = [float(np.dot(g, g)) for g in loop._grad_slices]
+    want = layer_squared_norms(net.gradients(), loop._layer_pos, np.zeros(3))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert min(got) > 0
+
+
 def test_fused_update_kernel_declines_what_it_cannot_do():
     pytest.importorskip("numba", reason="the fused update needs numba (pip install .[fast])")
     from deltaprop import _kernels

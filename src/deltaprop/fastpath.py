@@ -34,7 +34,7 @@ import numpy as np
 from deltaprop._training_data import BatchGather, classification_rule, n_correct
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
-from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
+from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer, flat_view
 from deltaprop.regularization import add_penalty_gradients, layer_squared_norms
 
 try:  # optional: the compiled online path
@@ -114,6 +114,16 @@ class FastLoop:
         self._is_weight = [i.kind == "W" for i in info]
         self._reg_buf = [np.empty_like(p) if w else None
                          for p, w in zip(self._params, self._is_weight, strict=True)]
+        # Per-layer gradient norms as one dot product over each layer's slice of the flat
+        # gradient buffer when the gradients tile one buffer in layer order (the network's
+        # layout), else one per array.
+        self._grad_slices = None
+        flat_grad = flat_view(self._grads)
+        if flat_grad is not None and self._layer_pos == sorted(self._layer_pos):
+            ends = np.cumsum(np.bincount(self._layer_pos, [g.size for g in self._grads]))
+            starts = np.concatenate([[0], ends[:-1]])
+            self._grad_slices = [flat_grad[int(a):int(b)] for a, b in zip(starts, ends,
+                                                                          strict=True)]
         self._gather = BatchGather()
         self._kernel_state = None
         self._softmax_like, self._threshold = classification_rule(network)
@@ -165,6 +175,9 @@ class FastLoop:
         return {"loss_sum": loss_sum, "hits": hits, "sse": sse, "norms": norms, "steps": steps}
 
     def _minibatches(self, X, Y, order, size, sse, on_diverge) -> tuple:
+        kernels = None
+        if self.fused_update:
+            from deltaprop import _kernels as kernels
         net, opt = self.network, self.optimizer
         loss_sum, hits, steps = 0.0, 0, 0
         n_layers = len(net.trainable_layers)
@@ -195,21 +208,20 @@ class FastLoop:
             if self.l1 or self.l2:
                 add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1,
                                       self.l2, self._reg_buf)
-            layer_squared_norms(self._grads, self._layer_pos, layer_sq)  # ‖∂E'/∂θ‖² per layer
+            if self._grad_slices is not None:  # ‖∂E'/∂θ‖² per layer
+                for pos, g in enumerate(self._grad_slices):
+                    layer_sq[pos] = np.dot(g, g)
+            else:
+                layer_squared_norms(self._grads, self._layer_pos, layer_sq)
             if not math.isfinite(float(layer_sq.sum())):
                 on_diverge(b, "the gradient is not finite")
-            if not (self.fused_update and self._fused_step()):
+            if not (kernels and kernels.optimizer_step(opt, self._params, self._grads)):
                 opt.step(self._params, self._grads)
             norms += np.sqrt(layer_sq)
             loss_sum += loss
             hits += correct
             steps += 1
         return loss_sum, hits, norms, steps
-
-    def _fused_step(self) -> bool:
-        from deltaprop import _kernels
-
-        return _kernels.optimizer_step(self.optimizer, self._params, self._grads)
 
     def _step_compiled(self, Xb, Yb, sse) -> tuple[float, int]:
         """Forward, loss, backward of one batch with the fused kernels (see the module doc)."""
