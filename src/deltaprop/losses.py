@@ -189,9 +189,8 @@ class CategoricalCrossEntropy(Loss):
 
 
 def _check_unit_interval(y: np.ndarray, name: str, where: str) -> None:
-    bad = np.argwhere((y < 0) | (y > 1))
-    if bad.size:
-        r, c = (int(i) for i in bad[0])
+    if y.min() < 0 or y.max() > 1:  # two reductions; only a bad y pays for the search
+        r, c = (int(i) for i in np.argwhere((y < 0) | (y > 1))[0])
         raise InputError(
             f"{name} needs targets in [0, 1]; {where}[{r}, {c}] = {y[r, c]:.6g}"
         )

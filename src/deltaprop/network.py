@@ -207,9 +207,8 @@ class Network:
         'Target values') and valid for the loss; InputError naming the entry otherwise."""
         Y = check_array(Y, name, self.n_outputs, self.dtype, what="outputs")
         lo, hi = self.output_activation.bounds
-        bad = np.argwhere((Y < lo) | (Y > hi))
-        if bad.size:
-            r, c = (int(i) for i in bad[0])
+        if Y.min() < lo or Y.max() > hi:  # two reductions; only a bad Y pays for the search
+            r, c = (int(i) for i in np.argwhere((Y < lo) | (Y > hi))[0])
             raise InputError(
                 f"{name}[{r}, {c}] = {Y[r, c]:g} lies outside [{lo:g}, {hi:g}], the range of the "
                 f"output activation {self.output_activation.name!r} (002 §4 'Target values')"
