@@ -86,11 +86,20 @@ def measure(args, log=print) -> dict:
         log(f"time to {args.target:.0%} test accuracy")
         tp = res["throughput"].get("784-256-256-10", {}).get("deltaprop", {}).get("batch", {})
         threads = tp.get("128", {}).get("blas_threads", os.cpu_count())
-        for fw in [f for f in frameworks if f in ("deltaprop", "torch")]:
-            job = {"kind": "accuracy", "framework": fw, "arch": "784-256-256-10",
-                   "data": args.data, "batch_size": 128, "max_epochs": args.accuracy_epochs,
-                   "target": args.target, "blas_threads": threads}
-            res["accuracy"][fw] = _job(job, env, log)
+        # Round-robin like the throughput jobs; the fastest run of each framework is kept.
+        for _ in range(args.repeats):
+            for fw in [f for f in frameworks if f in ("deltaprop", "torch")]:
+                job = {"kind": "accuracy", "framework": fw, "arch": "784-256-256-10",
+                       "data": args.data, "batch_size": 128, "max_epochs": args.accuracy_epochs,
+                       "target": args.target, "blas_threads": threads}
+                out, old = _job(job, env, log), res["accuracy"].get(fw)
+                if out is not None:
+                    runs = ([] if old is None else old["runs_s"]) + [out["time_s"]]
+                    if old is not None and (out["time_s"] is None or (
+                            old["time_s"] is not None and old["time_s"] <= out["time_s"])):
+                        out = old
+                    out["runs_s"] = runs
+                res["accuracy"][fw] = out if out is not None else old
     res["targets"] = targets(res)
     return res
 
@@ -200,7 +209,8 @@ def markdown(res) -> str:
     acc = res.get("accuracy", {})
     if acc:
         lines.append("**Time to 98 % test accuracy**, 784-256-256-10, batch 128, SGD momentum "
-                     f"0.9, lr {common.LEARNING_RATE}, same initial weights:")
+                     f"0.9, lr {common.LEARNING_RATE}, same initial weights (fastest of "
+                     f"{res['settings']['repeats']} runs):")
         lines.append("")
         lines += ["| framework | reached | epochs | seconds | peak RSS MiB |",
                   "|---|---|---|---|---|"]
