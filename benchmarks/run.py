@@ -235,8 +235,8 @@ def main(argv=None) -> int:
     p.add_argument("--batch-sizes", default="1,32,128,1024")
     p.add_argument("--epochs", type=int, default=None, help="timed epochs (default 3)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="round-robin rounds of the throughput jobs, best kept (default 2, "
-                        "1 with --quick/--smoke)")
+                   help="round-robin rounds of the throughput and accuracy jobs, best kept "
+                        "(default 3, 1 with --quick/--smoke)")
     p.add_argument("--accuracy-epochs", type=int, default=None,
                    help="max epochs of the time-to-accuracy run (0 skips it)")
     p.add_argument("--target", type=float, default=0.98)
@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     if args.epochs is None:
         args.epochs = 3
     if args.repeats is None:
-        args.repeats = 1 if (args.quick or args.smoke) else 2
+        args.repeats = 1 if (args.quick or args.smoke) else 3
     if args.accuracy_epochs is None:
         args.accuracy_epochs = 0 if args.smoke else (12 if args.quick else 40)
     res = measure(args, log=lambda s: print(s, file=sys.stderr, flush=True))
