@@ -213,6 +213,46 @@ def test_fused_update_kernel_declines_what_it_cannot_do():
     assert opt.t == 0
 
 
+def test_compiled_step_leaves_the_layers_as_the_engine_does():
+    """After an epoch the layers hold the last batch's h_in, a, h (and δ/N, see fastpath's
+    docstring), like the reference engine, also when an evaluation ran in between."""
+    pytest.importorskip("numba", reason="the compiled step needs numba (pip install .[fast])")
+    X, Y = _data(n=50)
+    nets = []
+    for fast in (True, False):
+        net = dp.mlp([12, 10, 6, 3], seed=0, dtype="float64")
+        tr = Trainer(net, optimizer="momentum", momentum=0.9, learning_rate=0.05,
+                     batch_size=16, shuffle=False, verbose=0, seed=0)  # last batch: X[48:]
+        tr._allow_fast = fast
+        for _ in range(2):
+            tr.partial_fit(X, Y)
+            net.predict(X[:7])  # rebinds the layers' a and h to evaluation buffers
+        tr.partial_fit(X, Y)
+        assert (tr._fast is not None and tr._fast.compiled) == fast
+        nets.append(net)
+    fast, ref = nets
+    assert fast._batch == ref._batch == 2
+    np.testing.assert_array_equal(fast.layers[0].h_in, X[48:])
+    for lf, lr in zip(fast.layers, ref.layers, strict=True):
+        for name in ("h_in", "a", "h"):
+            np.testing.assert_allclose(getattr(lf, name), getattr(lr, name), rtol=1e-9,
+                                       err_msg=name)
+        np.testing.assert_allclose(lf.delta * 2, lr.delta, rtol=1e-9, atol=1e-15)
+
+
+def test_step_plan_follows_replaced_arrays():
+    pytest.importorskip("numba", reason="the compiled step needs numba (pip install .[fast])")
+    X, Y = _data(n=32)
+    net = dp.mlp([12, 10, 3], seed=0, dtype="float64")
+    loop = FastLoop(net, GradientDescent(0.1), seed=0)
+    loop.epoch(X, Y, batch_size=32)
+    (plan,) = loop._plans.values()
+    assert plan.current()
+    net.layers[0].W = net.layers[0].W.copy()  # no longer the array the plan (or flat state) saw
+    assert not plan.current()
+    assert loop._plan(32, X.dtype) is not plan
+
+
 def test_training_buffers_are_reused_and_predictions_are_fresh():
     X, _ = _data()
     net = dp.mlp([12, 10, 3], seed=0)

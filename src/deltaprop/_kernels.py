@@ -301,20 +301,27 @@ def adam_update(p, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps_t, lr_t):
         p[i] = p[i] - (mi / (math.sqrt(si) + eps_t)) * lr_t
 
 
-def optimizer_step(optimizer, params, grads) -> bool:
-    """One step of ``optimizer`` with the kernels above, when its state is flat (one buffer for
-    all parameters, one for all gradients, one learning rate); returns False, doing nothing,
-    otherwise, and the caller takes ``optimizer.step``."""
+def flat_ready(optimizer, params, grads) -> bool:
+    """True when :func:`flat_step` can update ``params`` for ``optimizer``: its state is flat
+    (one buffer for all parameters, one for all gradients, one learning rate) and its rule is one
+    of the kernels above. Allocates the optimizer's state on first use, as its ``step`` would."""
     from deltaprop.optimizers import Adam, GradientDescent, Momentum
 
+    if type(optimizer) not in (Momentum, GradientDescent, Adam):
+        return False
     if optimizer._buf is None:
         optimizer._init_slots(params, grads)
     flat = optimizer._flat
-    if (flat is None or len(params) != len(optimizer._buf)
-            or not all(q.base is flat[0] for q in params)
-            or not all(q.base is flat[1] for q in grads)):
-        return False
-    p, g = flat
+    return (flat is not None and len(params) == len(optimizer._buf)
+            and all(q.base is flat[0] for q in params)
+            and all(q.base is flat[1] for q in grads))
+
+
+def flat_step(optimizer) -> None:
+    """One step of ``optimizer`` over its flat buffers (after :func:`flat_ready` said yes)."""
+    from deltaprop.optimizers import Adam, Momentum
+
+    p, g = optimizer._flat
     dt = p.dtype.type
     kind = type(optimizer)
     optimizer.t += 1
@@ -322,8 +329,6 @@ def optimizer_step(optimizer, params, grads) -> bool:
     if kind is Momentum:
         momentum_update(p, g, optimizer._flat_slots["velocity"], dt(lr), dt(optimizer.mu),
                         optimizer.nesterov)
-    elif kind is GradientDescent:
-        sgd_update(p, g, dt(lr))
     elif kind is Adam:
         b1, b2 = optimizer.beta_1, optimizer.beta_2
         corr2 = math.sqrt(1.0 - b2**optimizer.t)
@@ -331,6 +336,13 @@ def optimizer_step(optimizer, params, grads) -> bool:
         adam_update(p, g, optimizer._flat_slots["m"], optimizer._flat_slots["s"], dt(b1),
                     dt(1.0 - b1), dt(b2), dt(1.0 - b2), dt(optimizer.epsilon * corr2), dt(lr_t))
     else:
-        optimizer.t -= 1
+        sgd_update(p, g, dt(lr))
+
+
+def optimizer_step(optimizer, params, grads) -> bool:
+    """:func:`flat_step` when :func:`flat_ready`; returns False, doing nothing, otherwise (the
+    caller then takes ``optimizer.step``)."""
+    if not flat_ready(optimizer, params, grads):
         return False
+    flat_step(optimizer)
     return True

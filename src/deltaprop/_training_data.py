@@ -128,8 +128,8 @@ class BatchGather:
             bufs = self._bufs[key] = [np.empty((len(idx), X.shape[1]), X.dtype),
                                       np.empty((len(idx), Y.shape[1]), Y.dtype), None]
         # mode="clip": the indices are valid, and mode="raise" would buffer the whole copy
-        np.take(X, idx, axis=0, out=bufs[0], mode="clip")
-        np.take(Y, idx, axis=0, out=bufs[1], mode="clip")
+        X.take(idx, axis=0, out=bufs[0], mode="clip")
+        Y.take(idx, axis=0, out=bufs[1], mode="clip")
         if sw is None:
             return bufs[0], bufs[1], None
         if bufs[2] is None or bufs[2].dtype != sw.dtype:
