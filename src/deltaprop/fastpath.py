@@ -15,7 +15,9 @@ weights (to float tolerance). It differs in how the work is done, not in what is
   ∂W = δ^T h and ∂b = Σ δ come out of the GEMM and the sum directly, instead of dividing every
   ∂W and ∂b afterwards. So after a fast step ``layer.delta`` holds δ/N, not the per-sample δ of
   the reference engine (whose ``backward`` is untouched); ∂W, ∂b are the same batch means.
-  Then one flat in-place optimizer update (:func:`deltaprop.optimizers.flat_view`);
+  Then one flat in-place optimizer update (:func:`deltaprop.optimizers.flat_view`), fused into
+  one numba pass when numba is installed (bit-identical to the optimizer's ufuncs). The arrays
+  a step touches are looked up once per epoch and batch size (:class:`_StepPlan`);
 - for batch size 1 (online SGD, 000 Algorithm 9.1), where Python overhead dominates a step, the
   whole epoch runs in one compiled call when numba is installed (``pip install deltaprop[fast]``):
   forward, fused output delta, and for each layer a single pass over W that both accumulates the
