@@ -30,15 +30,8 @@ import numpy as np
 from deltaprop._flat import flat_state, flat_view
 from deltaprop.errors import InputError
 
-__all__ = [
-    "Optimizer",
-    "GradientDescent",
-    "Momentum",
-    "Adam",
-    "get_optimizer",
-    "learning_rate_multipliers",
-    "flat_view",
-]
+__all__ = ["Optimizer", "GradientDescent", "Momentum", "Adam", "get_optimizer",
+           "learning_rate_multipliers", "flat_view"]
 
 
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
