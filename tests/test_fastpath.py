@@ -177,7 +177,8 @@ def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
         for net in (fused, plain):
             net.forward(X.astype(dtype), training=True)
             net.backward(Y.astype(dtype))
-        assert _kernels.optimizer_step(opt_fused, fused.parameters(), fused.gradients())
+        assert _kernels.flat_ready(opt_fused, fused.parameters(), fused.gradients())
+        _kernels.flat_step(opt_fused)
         opt_plain.step(plain.parameters(), plain.gradients())
     assert opt_fused.t == opt_plain.t == 4
     for p, q in zip(fused.parameters(), plain.parameters(), strict=True):
@@ -188,7 +189,7 @@ def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
 
 
 def test_layer_norms_over_flat_slices_match_the_reference_norms():
-    from deltaprop.regularization import layer_squared_norms
+    from deltaprop.regularization import layer_gradient_slices, layer_squared_norms
 
     X, Y = _data()
     net = dp.mlp([12, 10, 6, 3], seed=0, dtype="float64")
@@ -196,10 +197,12 @@ def test_layer_norms_over_flat_slices_match_the_reference_norms():
     net.backward(Y)
     loop = FastLoop(net, Momentum(0.1, 0.9))
     assert [len(g) for g in loop._grad_slices] == [130, 66, 21]  # (W, b) of each layer
-    got = [float(np.dot(g, g)) for g in loop._grad_slices]
+    got = layer_squared_norms(net.gradients(), loop._layer_pos, np.zeros(3), loop._grad_slices)
     want = layer_squared_norms(net.gradients(), loop._layer_pos, np.zeros(3))
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert min(got) > 0
+    copies = [g.copy() for g in net.gradients()]  # separate arrays: no flat slices
+    assert layer_gradient_slices(copies, loop._layer_pos) is None
 
 
 def test_fused_update_kernel_declines_what_it_cannot_do():
@@ -209,7 +212,7 @@ def test_fused_update_kernel_declines_what_it_cannot_do():
     net = dp.mlp([4, 3, 2], seed=0)
     params = [p.copy() for p in net.parameters()]  # separate arrays: no flat state
     opt = Momentum(0.1, 0.9)
-    assert not _kernels.optimizer_step(opt, params, net.gradients())
+    assert not _kernels.flat_ready(opt, params, net.gradients())
     assert opt.t == 0
 
 

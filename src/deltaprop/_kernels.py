@@ -338,11 +338,3 @@ def flat_step(optimizer) -> None:
     else:
         sgd_update(p, g, dt(lr))
 
-
-def optimizer_step(optimizer, params, grads) -> bool:
-    """:func:`flat_step` when :func:`flat_ready`; returns False, doing nothing, otherwise (the
-    caller then takes ``optimizer.step``)."""
-    if not flat_ready(optimizer, params, grads):
-        return False
-    flat_step(optimizer)
-    return True

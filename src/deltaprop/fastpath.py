@@ -36,8 +36,12 @@ import numpy as np
 from deltaprop._training_data import BatchGather, classification_rule, n_correct
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.layers import Dense
-from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer, flat_view
-from deltaprop.regularization import add_penalty_gradients, layer_squared_norms
+from deltaprop.optimizers import Adam, GradientDescent, Momentum, Optimizer
+from deltaprop.regularization import (
+    add_penalty_gradients,
+    layer_gradient_slices,
+    layer_squared_norms,
+)
 
 try:  # optional: the compiled online path
     import numba
@@ -104,6 +108,11 @@ class FastLoop:
         layers = network.trainable_layers
         # The fused optimizer update needs only numba; the step kernels need supported layers.
         self.fused_update = bool(compiled) and HAVE_NUMBA
+        self._kernels = None  # deltaprop._kernels, imported only with numba
+        if self.fused_update:
+            from deltaprop import _kernels
+
+            self._kernels = _kernels
         self.compiled = (self.fused_update and all(lay.b is not None for lay in layers)
                          and all(lay.activation.name in _HIDDEN for lay in layers[:-1]))
         self._codes = hidden_codes(network) if self.compiled else None
@@ -116,16 +125,7 @@ class FastLoop:
         self._is_weight = [i.kind == "W" for i in info]
         self._reg_buf = [np.empty_like(p) if w else None
                          for p, w in zip(self._params, self._is_weight, strict=True)]
-        # Per-layer gradient norms as one dot product over each layer's slice of the flat
-        # gradient buffer when the gradients tile one buffer in layer order (the network's
-        # layout), else one per array.
-        self._grad_slices = None
-        flat_grad = flat_view(self._grads)
-        if flat_grad is not None and self._layer_pos == sorted(self._layer_pos):
-            ends = np.cumsum(np.bincount(self._layer_pos, [g.size for g in self._grads]))
-            starts = np.concatenate([[0], ends[:-1]])
-            self._grad_slices = [flat_grad[int(a):int(b)] for a, b in zip(starts, ends,
-                                                                          strict=True)]
+        self._grad_slices = layer_gradient_slices(self._grads, self._layer_pos)
         self._gather = BatchGather()
         self._kernel_state = None
         self._plans: dict[tuple, _StepPlan] = {}
@@ -178,9 +178,7 @@ class FastLoop:
         return {"loss_sum": loss_sum, "hits": hits, "sse": sse, "norms": norms, "steps": steps}
 
     def _minibatches(self, X, Y, order, size, sse, on_diverge) -> tuple:
-        kernels = None
-        if self.fused_update:
-            from deltaprop import _kernels as kernels
+        kernels = self._kernels if self.fused_update else None
         net, opt = self.network, self.optimizer
         plan = fused = None
         loss_sum, hits, steps = 0.0, 0, 0
@@ -214,11 +212,8 @@ class FastLoop:
             if self.l1 or self.l2:
                 add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1,
                                       self.l2, self._reg_buf)
-            if self._grad_slices is not None:  # ‖∂E'/∂θ‖² per layer
-                for pos, g in enumerate(self._grad_slices):
-                    layer_sq[pos] = np.dot(g, g)
-            else:
-                layer_squared_norms(self._grads, self._layer_pos, layer_sq)
+            layer_squared_norms(self._grads, self._layer_pos, layer_sq,  # ‖∂E'/∂θ‖² per layer
+                                self._grad_slices)
             if not math.isfinite(float(layer_sq.sum())):
                 on_diverge(b, "the gradient is not finite")
             if fused is None:  # decided once per epoch: the optimizer's state is set up now
@@ -247,7 +242,7 @@ class FastLoop:
 
     def _step_compiled(self, plan: _StepPlan, Xb, Yb, sse) -> tuple[float, int]:
         """Forward, loss, backward of one batch with the fused kernels (see the module doc)."""
-        _kernels = plan.kernels
+        _kernels = self._kernels
         plan.first.h_in = h = Xb
         for WT, b, a, h_out, code, act in plan.hidden:  # 000 Eq. 3-4
             np.matmul(h, WT, out=a)
@@ -277,7 +272,7 @@ class FastLoop:
 
     # -- compiled online SGD -----------------------------------------------------------------
     def _online_compiled(self, X, Y, order, sse, on_diverge) -> tuple[float, int, np.ndarray]:
-        from deltaprop import _kernels
+        _kernels = self._kernels
 
         net, opt = self.network, self.optimizer
         layers = net.trainable_layers
@@ -310,10 +305,8 @@ class _StepPlan:
     batch 32 the per-step lookups were ~20 % of a step of 784-100-10 (performance)."""
 
     def __init__(self, network, codes, n: int, dtype):
-        from deltaprop import _kernels
-
         layers = network.trainable_layers
-        self.network, self.layers, self.n, self.kernels = network, layers, n, _kernels
+        self.network, self.layers, self.n = network, layers, n
         self.arrays = [(lay.W, lay.b, lay.dW, lay.db) for lay in layers]
         self.ws = ws = [lay.workspace(n, dtype) for lay in layers]
         self.first = layers[0]

@@ -21,8 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from deltaprop._flat import flat_view
+
 __all__ = ["add_penalty_gradients", "penalty", "clip_by_value", "clip_by_norm", "apply_max_norm",
-           "layer_squared_norms"]
+           "layer_squared_norms", "layer_gradient_slices"]
 
 
 def add_penalty_gradients(params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
@@ -108,11 +110,30 @@ def apply_max_norm(params: Sequence[np.ndarray], is_weight: Sequence[bool],
 
 
 def layer_squared_norms(grads: Sequence[np.ndarray], layer_pos: Sequence[int],
-                        out: np.ndarray) -> np.ndarray:
+                        out: np.ndarray, slices: Sequence[np.ndarray] | None = None
+                        ) -> np.ndarray:
     """``out[l]`` = squared Euclidean norm of trainable layer l's gradients (W and b together),
-    the per-layer gradient norm the history logs and ``clip_norm`` sums (000 §9.3)."""
+    the per-layer gradient norm the history logs and ``clip_norm`` sums (000 §9.3).
+
+    ``slices`` (from :func:`layer_gradient_slices`, performance): one dot product per layer
+    over its slice of the flat gradient buffer instead of one per array."""
+    if slices is not None:
+        for pos, g in enumerate(slices):
+            out[pos] = np.dot(g, g)
+        return out
     out[:] = 0.0
     for pos, g in zip(layer_pos, grads, strict=True):
         flat = g.reshape(-1)
         out[pos] += float(np.dot(flat, flat))
     return out
+
+
+def layer_gradient_slices(grads: Sequence[np.ndarray],
+                          layer_pos: Sequence[int]) -> list[np.ndarray] | None:
+    """Each trainable layer's gradients as one 1-D slice of the buffer they tile, when they tile
+    one buffer in layer order (the network's flat layout); else None."""
+    flat = flat_view(grads)
+    if flat is None or list(layer_pos) != sorted(layer_pos):
+        return None
+    ends = np.cumsum(np.bincount(layer_pos, [g.size for g in grads])).astype(int)
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
