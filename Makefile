@@ -18,6 +18,7 @@ demo: $(BIN)/activate
 
 test: $(BIN)/activate
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/activate

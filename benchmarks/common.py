@@ -52,7 +52,7 @@ SMOKE_SLICES = {1: 40, 32: 128, 128: 256, 1024: 1024}
 def load_data(source: str, n_features: int = 784, seed: int = 0):
     """(X, y, X_test, y_test) float32 in [0, 1] and int64 labels.
 
-    ``source`` is "mnist" (via ``deltaprop.datasets.load_mnist``, from ``DELTAPROP_DATA``) or
+    ``source`` is "mnist" (via ``deltaprop.data.datasets.load_mnist``, from ``DELTAPROP_DATA``) or
     "synthetic" (random MNIST-shaped data, for the smoke test where MNIST may be absent).
     """
     if source == "synthetic":
@@ -60,7 +60,7 @@ def load_data(source: str, n_features: int = 784, seed: int = 0):
         X = rng.random((2048, n_features), dtype=np.float32)
         y = (X[:, :10].argmax(axis=1)).astype(np.int64)
         return X[:1536], y[:1536], X[1536:], y[1536:]
-    from deltaprop.datasets import load_mnist
+    from deltaprop.data.datasets import load_mnist
 
     data_dir = os.environ.get("DELTAPROP_DATA")
     d = load_mnist(data_dir=None if data_dir is None else os.path.join(data_dir, "mnist"),

@@ -23,12 +23,13 @@ CORES = os.cpu_count() or 1
 # -- frameworks ------------------------------------------------------------------------------
 class Deltaprop:
     """deltaprop as users run it: ``Trainer.partial_fit`` (what ``deltaprop.train``, the CLI and
-    the estimators use), one call per epoch; it takes its fast path (deltaprop.fastpath) itself."""
+    the estimators use), one call per epoch; it takes its fast path (deltaprop.training.trainer.fastpath)
+    itself."""
 
     name = "deltaprop"
 
     def __init__(self, arch, seed=0):
-        from deltaprop.training import Trainer
+        from deltaprop.training.trainer import Trainer
 
         self.net = common.initial_network(arch, seed)
         self.trainer = None

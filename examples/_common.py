@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.plots import save_figure
+from deltaprop.viz import save_figure
 
 
 def parse_args(description: str, default_out: str) -> argparse.Namespace:

@@ -1,7 +1,7 @@
 """Single-layer vs multi-layer decision regions on the notes' 3-class data (003).
 
 003: "Single-layer networks are limited to linear classification boundaries". On the three
-Gaussian classes (deltaprop.datasets.blobs) straight boundaries suffice; on a 3-armed spiral
+Gaussian classes (deltaprop.data.datasets.blobs) straight boundaries suffice; on a 3-armed spiral
 they do not, and a hidden layer is needed. Saves decision_regions.png, and 1-D / 2-D
 loss-landscape slices of the trained spiral network along filter-normalized random
 directions (Li et al. 2018, cited in 004) as landscape_1d.png and landscape_2d.png.
@@ -13,15 +13,15 @@ from _common import parse_args, save, write_results
 
 import deltaprop as dp
 from deltaprop import landscape
-from deltaprop.datasets import blobs, spiral
-from deltaprop.plots import (
+from deltaprop.data.datasets import blobs, spiral
+from deltaprop.data.preprocessing import one_hot
+from deltaprop.training import train
+from deltaprop.viz import (
     new_figure,
     plot_decision_regions,
     plot_landscape_1d,
     plot_landscape_2d,
 )
-from deltaprop.preprocessing import one_hot
-from deltaprop.training import train
 
 
 def main() -> None:

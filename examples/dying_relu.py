@@ -13,12 +13,12 @@ import numpy as np
 from _common import parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.datasets import spiral
+from deltaprop.data.datasets import spiral
+from deltaprop.data.preprocessing import one_hot
 from deltaprop.errors import DivergenceError
-from deltaprop.monitors import DeadReLUMonitor, layer_series
-from deltaprop.plots import new_figure
-from deltaprop.preprocessing import one_hot
+from deltaprop.inspection.monitors import DeadReLUMonitor, layer_series
 from deltaprop.training import train
+from deltaprop.viz import new_figure
 
 ACTS = ("relu", "leaky_relu", "elu")
 

@@ -14,11 +14,11 @@ import numpy as np
 from _common import parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.datasets import wine
+from deltaprop.data.datasets import wine
+from deltaprop.data.preprocessing import Standardizer, one_hot
 from deltaprop.errors import DivergenceError
-from deltaprop.plots import new_figure
-from deltaprop.preprocessing import Standardizer, one_hot
 from deltaprop.training import train
+from deltaprop.viz import new_figure
 
 
 def main() -> None:

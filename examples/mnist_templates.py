@@ -11,9 +11,9 @@ import numpy as np
 from _common import mnist_or_digits, parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.plots import plot_hinton, plot_weight_templates
-from deltaprop.preprocessing import one_hot
+from deltaprop.data.preprocessing import one_hot
 from deltaprop.training import train
+from deltaprop.viz import plot_hinton, plot_weight_templates
 
 
 def main() -> None:

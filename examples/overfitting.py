@@ -13,9 +13,9 @@ import numpy as np
 from _common import mnist_or_digits, parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.plots import new_figure
-from deltaprop.preprocessing import one_hot
+from deltaprop.data.preprocessing import one_hot
 from deltaprop.training import train
+from deltaprop.viz import new_figure
 
 
 def main() -> None:

@@ -15,11 +15,11 @@ import numpy as np
 from _common import mnist_or_digits, parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.diagnostics import gradient_norms, saturation_fractions
-from deltaprop.monitors import GradientNormMonitor, SaturationMonitor
-from deltaprop.plots import new_figure, plot_activation_histograms, plot_gradient_norms
-from deltaprop.preprocessing import Standardizer, one_hot
+from deltaprop.data.preprocessing import Standardizer, one_hot
+from deltaprop.inspection.diagnostics import gradient_norms, saturation_fractions
+from deltaprop.inspection.monitors import GradientNormMonitor, SaturationMonitor
 from deltaprop.training import train
+from deltaprop.viz import new_figure, plot_activation_histograms, plot_gradient_norms
 
 CONFIGS = {
     "logistic + N(0,1)": ("logistic", {"name": "normal", "std": 1.0}),

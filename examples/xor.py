@@ -12,9 +12,9 @@ import numpy as np
 from _common import parse_args, save, write_results
 
 import deltaprop as dp
-from deltaprop.explain import xor_relu_example, xor_sign_example
-from deltaprop.plots import new_figure, plot_decision_regions
+from deltaprop.inspection.explain import xor_relu_example, xor_sign_example
 from deltaprop.training import train
+from deltaprop.viz import new_figure, plot_decision_regions
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([[0.0], [1.0], [1.0], [0.0]])

@@ -7,10 +7,40 @@ from deltaprop import activations
 from deltaprop.errors import InputError, NotDifferentiableError
 
 SMOOTH = [n for n in activations.names() if activations.get(n).differentiable]
+# elementwise φ (softmax's Jacobian and maxout's piece mask are checked through backprop below)
+ELEMENTWISE = [n for n in SMOOTH if activations.get(n).pieces == 1]
 A = np.linspace(-3.0, 3.0, 13).reshape(1, -1) + 0.05  # avoid the kinks at exactly 0
 
 
 @pytest.mark.parametrize("name", SMOOTH)
+def test_backprop_matches_finite_differences(name):
+    """δ = J_φ(a)^T g against central differences of <φ(a), g>, for every activation."""
+    phi = activations.get(name)
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(3, 12)) + 0.05
+    h = phi.value(a)
+    g = rng.normal(size=h.shape)
+    num = np.empty_like(a)
+    eps = 1e-6
+    for idx in np.ndindex(a.shape):
+        d = np.zeros_like(a)
+        d[idx] = eps
+        num[idx] = ((phi.value(a + d) * g).sum() - (phi.value(a - d) * g).sum()) / (2 * eps)
+    np.testing.assert_allclose(phi.backprop(a, h, g), num, rtol=1e-6, atol=1e-8)
+
+
+def test_maxout_takes_each_units_largest_piece_and_routes_its_error():
+    phi = activations.get("maxout", pieces=3)
+    a = np.array([[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]])
+    np.testing.assert_array_equal(phi.value(a), [[5.0, -1.0]])
+    np.testing.assert_array_equal(phi.backprop(a, phi.value(a), np.array([[2.0, 7.0]])),
+                                  [[0.0, 2.0, 0.0, 7.0, 0.0, 0.0]])
+    assert activations.get("maxout:pieces=3") == phi
+    with pytest.raises(InputError, match="pieces must be an integer >= 1"):
+        activations.get("maxout", pieces=0)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_derivative_matches_finite_differences(name):
     phi = activations.get(name)
     a = A.copy()
@@ -29,7 +59,7 @@ def test_derivative_matches_finite_differences(name):
         np.testing.assert_allclose(phi.derivative(a, h), num, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", SMOOTH)
+@pytest.mark.parametrize("name", [*ELEMENTWISE])
 def test_backprop_is_derivative_times_gradient(name):
     phi = activations.get(name)
     rng = np.random.default_rng(0)
@@ -50,7 +80,7 @@ def test_backprop_is_derivative_times_gradient(name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extreme_inputs_are_finite_and_within_bounds(name, dtype):
     phi = activations.get(name)
-    a = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype)
+    a = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4, 1.0]], dtype=dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         h = phi.value(a)
     assert h.dtype == dtype

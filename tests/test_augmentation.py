@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from deltaprop.augmentation import (
+from deltaprop.data.augmentation import (
     DEFAULT_ELASTIC,
     Augmenter,
     add_noise,

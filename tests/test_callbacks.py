@@ -1,4 +1,4 @@
-"""Callbacks and History (deltaprop.callbacks)."""
+"""Callbacks and History (deltaprop.training.callbacks)."""
 
 import io
 import json
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.callbacks import (
+from deltaprop.errors import InputError
+from deltaprop.training import Trainer
+from deltaprop.training.callbacks import (
     Callback,
     EarlyStopping,
     GradientNormStopping,
@@ -16,8 +18,6 @@ from deltaprop.callbacks import (
     LossChangeStopping,
     ProgressBar,
 )
-from deltaprop.errors import InputError
-from deltaprop.training import Trainer
 
 
 def fake_trainer(params):

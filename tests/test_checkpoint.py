@@ -1,4 +1,4 @@
-"""Checkpoint and resume (deltaprop.checkpoint): exact continuation, also after SIGKILL."""
+"""Checkpoint and resume (deltaprop.training.checkpoint): exact continuation, also after SIGKILL."""
 
 import json
 import os
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.callbacks import Callback
-from deltaprop.checkpoint import read_checkpoint
 from deltaprop.errors import InputError, ModelFileError
 from deltaprop.training import Trainer
+from deltaprop.training.callbacks import Callback
+from deltaprop.training.checkpoint import read_checkpoint
 
 # One training configuration, shared verbatim by the child process and by this process. It
 # exercises every piece of checkpointed state: momentum velocities, a plateau schedule, early
@@ -24,7 +24,7 @@ SETUP = '''
 import time
 import numpy as np
 import deltaprop as dp
-from deltaprop.callbacks import Callback
+from deltaprop.training.callbacks import Callback
 from deltaprop.training import Trainer
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop import datasets
-from deltaprop.pipeline import ModelInfo
+from deltaprop.data.pipeline import ModelInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -176,7 +176,7 @@ def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(tmp_path
 
 
 def test_python_dash_m_deltaprop_cli_also_works(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "deltaprop.cli", "--version"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "deltaprop.cli.main", "--version"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == f"deltaprop {dp.__version__}"
 
@@ -248,7 +248,7 @@ def _readme_mnist_command():
 
 @pytest.mark.slow
 def test_mnist_with_the_readme_settings_reaches_98_percent(tmp_path):
-    from deltaprop.datasets import MNIST_FILES, mnist_dir
+    from deltaprop.data.datasets import MNIST_FILES, mnist_dir
 
     if not all((mnist_dir() / f).is_file() for f in MNIST_FILES):
         pytest.skip(f"MNIST files not in {mnist_dir()} (set DELTAPROP_DATA)")

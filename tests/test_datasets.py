@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deltaprop import datasets as ds
-from deltaprop.datasets import CsvSchema, DownloadError, encode_csv, load_csv
+from deltaprop.data.datasets import CsvSchema, DownloadError, encode_csv, load_csv
 from deltaprop.errors import DeltapropError, InputError
 
 # ------------------------------------------------------------------------------ toys

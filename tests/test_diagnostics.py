@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.diagnostics import (
+from deltaprop.data.preprocessing import one_hot
+from deltaprop.errors import InputError
+from deltaprop.inspection.diagnostics import (
     dead_unit_fractions,
     gradient_norms,
     inactive_unit_fractions,
     saturation_fractions,
     weight_norms,
 )
-from deltaprop.errors import InputError
-from deltaprop.preprocessing import one_hot
 
 SIZES = [100] + [100] * 10 + [10]  # 10 hidden layers of width 100 (000 §9.3)
 

@@ -20,9 +20,9 @@ from sklearn.utils.estimator_checks import (
 )
 
 import deltaprop as dp
-from deltaprop.callbacks import Callback
 from deltaprop.errors import InputError
 from deltaprop.estimators import MLPClassifier, MLPRegressor, load_estimator
+from deltaprop.training.callbacks import Callback
 
 # The estimators' own ConvergenceWarning (scikit-learn's behaviour at max_iter): the fits
 # here stop after a few epochs on purpose, to keep the suite fast. Tests that want the

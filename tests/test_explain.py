@@ -8,8 +8,10 @@ import re
 import numpy as np
 import pytest
 
+import deltaprop as dp
+from deltaprop.cli.explain import add_cli, run_cli
 from deltaprop.errors import InputError
-from deltaprop.explain import add_cli, explain, grounded_example, run_cli
+from deltaprop.inspection.explain import explain, grounded_example
 
 SECTIONS = ["Forward pass", "Backward pass", "Gradients", "Update (η = 1)", "New output"]
 
@@ -79,3 +81,21 @@ def test_cli_with_a_model_file(tmp_path, capsys):
         _cli(["explain"])
     with pytest.raises(InputError, match="numbers"):
         _cli(["explain", "--model", str(tmp_path / "g.npz"), "--x", "a,b"])
+
+
+def test_explain_prints_maxout_units_and_dropout_layers():
+    net = dp.Network([dp.Maxout(2, 3, pieces=2, rng=0), dp.Dropout(0.5),
+                      dp.Dense(3, 2, activation="softmax", rng=1)], dtype="float64")
+    out = explain(net, [0.5, -1.0], [1, 0])
+    assert "2 → 3 (maxout × 2 pieces) → dropout p=0.5 → 2 (softmax)" in out
+    assert "h(1) = maxout(a(1))" in out and "identity(a" not in out
+    assert out.count("dropout p=0.5") >= 3  # architecture, forward and backward
+    # a(1) and δ(1) laid out as 3 units × 2 pieces, h(1) with one value per unit
+    net.forward(np.array([[0.5, -1.0]]))
+    h1 = net.layers[0].h[0]
+    assert "h(1) = maxout(a(1)): each unit's largest piece (000 Table 1) = [" + ", ".join(
+        f"{v:.3f}" for v in h1) + "]" in out
+    delta_line = next(line for line in out.splitlines() if line.strip().startswith("δ(1)"))
+    assert "(unit × piece)" in delta_line
+    block = out[out.index(delta_line):].splitlines()[:3]
+    assert all(len(row.split("=")[-1].split()) == 2 for row in block)

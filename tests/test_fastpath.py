@@ -18,9 +18,9 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.errors import DivergenceError, InputError
-from deltaprop.fastpath import FastLoop, supports
-from deltaprop.optimizers import Adam, GradientDescent, Momentum
 from deltaprop.training import Trainer
+from deltaprop.training.fastpath import FastLoop, supports
+from deltaprop.training.optimizers import Adam, GradientDescent, Momentum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,7 +46,7 @@ def _trainer_kwargs(kind: str) -> dict:
 def _reference(net, X, Y, bs, kind, epochs=2, seed=3):
     tr = Trainer(net, learning_rate=0.05, batch_size=bs, verbose=0, seed=seed,
                  **_trainer_kwargs(kind))
-    tr._allow_fast = False  # the reference loop (Network.forward/backward), not FastLoop
+    tr.fast = False  # the reference loop (Network.forward/backward), not FastLoop
     logs = [tr.partial_fit(X, Y).epochs[-1] for _ in range(epochs)]
     return logs
 
@@ -149,14 +149,14 @@ def test_flat_update_matches_per_array_update():
     for _ in range(3):
         flat_opt.step(net.parameters(), net.gradients())
         plain_opt.step(params, grads)
-    assert flat_opt._flat is not None and plain_opt._flat is None
+    assert flat_opt.flat_arrays() is not None and plain_opt.flat_arrays() is None
     assert _max_diff(net.parameters(), params) < 1e-15
     cfg, arrays = flat_opt.get_state()
     assert sorted(arrays) == sorted(plain_opt.get_state()[1])
     restored = Momentum.from_state(cfg, arrays)  # checkpoint resume into flat mode
     restored.step(net.parameters(), net.gradients())
     plain_opt.step(params, grads)
-    assert restored._flat is not None
+    assert restored.flat_arrays() is not None
     assert _max_diff(net.parameters(), params) < 1e-15
 
 
@@ -167,7 +167,7 @@ def test_flat_update_matches_per_array_update():
 ], ids=["sgd", "momentum", "nesterov", "adam"])
 def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
     pytest.importorskip("numba", reason="the fused update needs numba (pip install .[fast])")
-    from deltaprop import _kernels
+    from deltaprop.training import kernels as _kernels
 
     X, Y = _data()
     fused, plain = dp.mlp([12, 10, 3], seed=0, dtype=dtype), None
@@ -189,7 +189,7 @@ def test_fused_update_kernel_is_bit_identical_to_the_optimizer(dtype, make):
 
 
 def test_layer_norms_over_flat_slices_match_the_reference_norms():
-    from deltaprop.regularization import layer_gradient_slices, layer_squared_norms
+    from deltaprop.training.regularization import layer_gradient_slices, layer_squared_norms
 
     X, Y = _data()
     net = dp.mlp([12, 10, 6, 3], seed=0, dtype="float64")
@@ -207,7 +207,7 @@ def test_layer_norms_over_flat_slices_match_the_reference_norms():
 
 def test_fused_update_kernel_declines_what_it_cannot_do():
     pytest.importorskip("numba", reason="the fused update needs numba (pip install .[fast])")
-    from deltaprop import _kernels
+    from deltaprop.training import kernels as _kernels
 
     net = dp.mlp([4, 3, 2], seed=0)
     params = [p.copy() for p in net.parameters()]  # separate arrays: no flat state
@@ -226,7 +226,7 @@ def test_compiled_step_leaves_the_layers_as_the_engine_does():
         net = dp.mlp([12, 10, 6, 3], seed=0, dtype="float64")
         tr = Trainer(net, optimizer="momentum", momentum=0.9, learning_rate=0.05,
                      batch_size=16, shuffle=False, verbose=0, seed=0)  # last batch: X[48:]
-        tr._allow_fast = fast
+        tr.fast = fast
         for _ in range(2):
             tr.partial_fit(X, Y)
             net.predict(X[:7])  # rebinds the layers' a and h to evaluation buffers

@@ -1,4 +1,4 @@
-"""Cross-validation and hyperparameter search (deltaprop.search, re-exported from
+"""Cross-validation and hyperparameter search (deltaprop.model_selection.search, re-exported from
 deltaprop.model_selection): hold-out, K-fold, leave-one-out, grid and random search, the
 joblib backends, and the same call on a real dask.distributed cluster."""
 
@@ -20,7 +20,8 @@ def iris():
 
 def small_clf(**kw):
     # full-batch L-BFGS: deterministic and fast; random_state left None on purpose, so the
-    # per-(candidate, fold) seeds of deltaprop.search are what makes the runs reproducible
+    # per-(candidate, fold) seeds of deltaprop.model_selection.search are what makes the runs
+    # reproducible
     return MLPClassifier(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=150, **kw)
 
 
@@ -127,8 +128,8 @@ def test_errors(kwargs, match):
 
 
 def test_split_functions_unchanged_and_reexports():
-    assert ms.kfold.__module__ == "deltaprop.model_selection"
-    assert ms.cross_validate.__module__ == "deltaprop.search"
+    assert ms.kfold.__module__ == "deltaprop.model_selection.splits"
+    assert ms.cross_validate.__module__ == "deltaprop.model_selection.search"
     with pytest.raises(AttributeError):
         ms.no_such_name  # noqa: B018
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import modelfile
 from deltaprop.errors import ModelFileError
+from deltaprop.files import archive as modelfile
 
 
 @pytest.fixture

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.callbacks import Callback
-from deltaprop.datasets import spiral
+from deltaprop.data.datasets import spiral
+from deltaprop.data.preprocessing import one_hot
 from deltaprop.errors import InputError
-from deltaprop.monitors import (
+from deltaprop.inspection.monitors import (
     DeadReLUMonitor,
     GradientNormMonitor,
     SaturationMonitor,
     WeightNormMonitor,
     layer_series,
 )
-from deltaprop.preprocessing import one_hot
 from deltaprop.training import train
+from deltaprop.training.callbacks import Callback
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Learning rules (deltaprop.optimizers): update equations, state round trips, validation."""
+"""Learning rules (deltaprop.training.optimizers): update equations, state round trips,
+validation."""
 
 import json
 from collections import namedtuple
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from deltaprop.errors import InputError
-from deltaprop.optimizers import (
+from deltaprop.training.optimizers import (
     Adam,
     GradientDescent,
     Momentum,
@@ -60,7 +61,7 @@ def test_one_momentum_step_matches_the_update_equation_by_hand():
     opt.step([w], [g2])
     v2 = mu * v1 - eta * g2
     np.testing.assert_allclose(w, before + v2, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(opt._slots["velocity"][0], v2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(opt.slot("velocity", 0), v2, rtol=0, atol=1e-15)
 
 
 def test_nesterov_step_uses_the_lookahead_form():
@@ -136,7 +137,7 @@ def test_get_optimizer_by_name_and_errors():
         get_optimizer("rmsprop")
     with pytest.raises(InputError, match="bad options"):
         get_optimizer("sgd", mu=0.9)
-    with pytest.raises(InputError, match="learning_rate must be a finite number >= 0"):
+    with pytest.raises(InputError, match="learning_rate must be a number >= 0"):
         GradientDescent(-0.1)
     with pytest.raises(InputError, match=r"\[0, 1\)"):
         Momentum(0.1, mu=1.0)

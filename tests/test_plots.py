@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import landscape, plots
-from deltaprop.callbacks import History
-from deltaprop.datasets import blobs
+from deltaprop import viz as plots
+from deltaprop.cli import plot as plot_cli
+from deltaprop.data.datasets import blobs
+from deltaprop.data.preprocessing import one_hot
 from deltaprop.errors import InputError
-from deltaprop.monitors import GradientNormMonitor, SaturationMonitor
-from deltaprop.plots import plot_confusion_matrix, plot_learning_curves, save_figure
-from deltaprop.preprocessing import one_hot
+from deltaprop.inspection import landscape
+from deltaprop.inspection.monitors import GradientNormMonitor, SaturationMonitor
 from deltaprop.training import train
+from deltaprop.training.callbacks import History
+from deltaprop.viz import plot_confusion_matrix, plot_learning_curves, save_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -161,7 +163,7 @@ def test_landscape_slices_and_plots(tmp_path, trained):
 
 def _plot_cli(argv):
     parser = argparse.ArgumentParser(prog="deltaprop")
-    plots.add_cli(parser.add_subparsers(dest="command"))
+    plot_cli.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["plot", *argv])
     return args.func(args)
 

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from deltaprop.errors import InputError
-from deltaprop.preprocessing import (
+from deltaprop.data.preprocessing import (
     OneHotEncoder,
     PCAWhitener,
     Preprocessor,
@@ -16,6 +15,7 @@ from deltaprop.preprocessing import (
     one_hot,
     transformer_from_state,
 )
+from deltaprop.errors import InputError
 
 
 def roundtrip(obj):
@@ -83,7 +83,7 @@ def test_standardizer_keeps_float32():
 
 def test_check_array_messages():
     s = Standardizer().fit(np.zeros((3, 784)))
-    with pytest.raises(InputError, match="expected 784 features, got 783"):
+    with pytest.raises(InputError, match="X has 783 features \\(columns\\), expected 784"):
         s.transform(np.zeros((2, 783)))
     X = np.ones((4, 3))
     X[2, 1] = np.nan

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from deltaprop.cli.report import classification_metrics, format_summary, regression_metrics
+from deltaprop.data.pipeline import ModelInfo, make_preprocessor, read_features
 from deltaprop.errors import InputError
-from deltaprop.pipeline import ModelInfo, make_preprocessor, read_features
-from deltaprop.reporting import classification_metrics, format_summary, regression_metrics
 
 
 def test_classification_metrics_from_the_confusion_matrix():

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (deltaprop.schedules)."""
+"""Learning-rate schedules (deltaprop.training.schedules)."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from deltaprop.errors import InputError
-from deltaprop.schedules import (
+from deltaprop.training.schedules import (
     Constant,
     ExponentialDecay,
     InverseScaling,
@@ -90,7 +90,7 @@ def test_get_schedule_names_and_errors():
         get_schedule("step", gamma=0.5)
     with pytest.raises(InputError, match="every must be an integer >= 1"):
         StepDecay(every=0)
-    with pytest.raises(InputError, match=r"gamma must be in \(0.0, 1.0\]"):
+    with pytest.raises(InputError, match=r"gamma must be a number in \(0, 1\]"):
         ExponentialDecay(gamma=1.5)
     with pytest.raises(InputError, match="factor"):
         ReduceOnPlateau(factor=1.0)

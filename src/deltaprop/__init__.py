@@ -4,7 +4,11 @@
 >>> net = dp.mlp([2, 2, 1], activation="logistic", seed=0)
 """
 
-from deltaprop import activations, diagnostics, init, losses, monitors
+from deltaprop.engine import activations, init, losses
+from deltaprop.engine.gradcheck import gradcheck
+from deltaprop.engine.layers import Dense, Dropout, Maxout
+from deltaprop.engine.network import Network, load, mlp
+from deltaprop.engine.perceptron import Perceptron
 from deltaprop.errors import (
     DeltapropError,
     DivergenceError,
@@ -12,15 +16,11 @@ from deltaprop.errors import (
     ModelFileError,
     NotDifferentiableError,
 )
-from deltaprop.explain import explain  # binds the function over the submodule of the same name
-from deltaprop.gradcheck import gradcheck
-from deltaprop.layers import Dense, Dropout, Maxout
-from deltaprop.modelfile import load
-from deltaprop.network import Network, mlp
-from deltaprop.perceptron import Perceptron
+from deltaprop.inspection import diagnostics, monitors
+from deltaprop.inspection.explain import explain
 from deltaprop.training import History, Trainer, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Loaded on first use, so that `import deltaprop` needs only NumPy (scikit-learn, SciPy and
 # matplotlib come in with the modules that need them).
@@ -30,11 +30,12 @@ _LAZY = {
     "load_estimator": ("deltaprop.estimators", "load_estimator"),
     "estimators": ("deltaprop.estimators", None),
     "model_selection": ("deltaprop.model_selection", None),
-    "datasets": ("deltaprop.datasets", None),
-    "preprocessing": ("deltaprop.preprocessing", None),
-    "augmentation": ("deltaprop.augmentation", None),
-    "plots": ("deltaprop.plots", None),
-    "landscape": ("deltaprop.landscape", None),
+    "datasets": ("deltaprop.data.datasets", None),
+    "preprocessing": ("deltaprop.data.preprocessing", None),
+    "augmentation": ("deltaprop.data.augmentation", None),
+    "plots": ("deltaprop.viz", None),
+    "viz": ("deltaprop.viz", None),
+    "landscape": ("deltaprop.inspection.landscape", None),
 }
 
 

@@ -1,3 +1,3 @@
-from deltaprop.cli import main
+from deltaprop.cli.main import main
 
 raise SystemExit(main())

@@ -2,12 +2,12 @@
 
 They take scikit-learn's parameter names with scikit-learn's meanings (a drop-in for
 ``sklearn.neural_network.MLPClassifier`` / ``MLPRegressor``), build a :class:`deltaprop.Network`
-with :func:`deltaprop.mlp` and train it with :class:`deltaprop.training.Trainer` ('sgd',
+with :func:`deltaprop.mlp` and train it with :class:`deltaprop.training.trainer.Trainer` ('sgd',
 'adam') or with SciPy's L-BFGS-B over the flat parameter vector ('lbfgs'). On top of that they
 expose deltaprop's own options: every activation and initializer of the engine, output
 activation and loss, dropout, L1, max-norm, gradient clipping, learning-rate schedules,
 per-layer learning rates, hard-example sampling, dtype (float32 by default), callbacks and the
-training :class:`~deltaprop.callbacks.History`.
+training :class:`~deltaprop.training.callbacks.History`.
 
 This is the only deltaprop package that imports scikit-learn's estimator machinery (public API
 only). Its private modules: ``_base`` (parameters, their validation and mapping, network
@@ -44,7 +44,7 @@ Examples
 True
 """
 
-from deltaprop.estimators._files import load_estimator
+from deltaprop.estimators.base import load_estimator
 from deltaprop.estimators.classifier import MLPClassifier
 from deltaprop.estimators.regressor import MLPRegressor
 

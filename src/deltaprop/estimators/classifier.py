@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from deltaprop.estimators._base import _BaseMLP, _dense, _stochastic
+from deltaprop.estimators.base import _BaseMLP, _dense, _stochastic
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -55,13 +55,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun
         As in scikit-learn.
     init : str or dict, optional
-        Weight initializer of :mod:`deltaprop.init`. The default is scikit-learn's: Glorot
+        Weight initializer of :mod:`deltaprop.engine.init`. The default is scikit-learn's: Glorot
         (Xavier) uniform for every layer, U[-r, r] with r = sqrt(6 / (fan_in + fan_out)).
         Pass e.g. "he_normal" for the notes' choice for ReLU units (000 Table 2).
     output_activation : {"logistic", "softmax"}, optional
         Default: logistic for binary and multilabel targets, softmax for multiclass.
     loss : str, optional
-        Loss name of :mod:`deltaprop.losses` (default: the output activation's canonical loss).
+        Loss name of :mod:`deltaprop.engine.losses` (default: the output activation's canonical
+        loss).
     dropout : float, default 0
         Dropout probability after every hidden layer (stochastic solvers).
     l1 : float, default 0
@@ -89,7 +90,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     coefs_, intercepts_ : list of ndarray
         Views of the network's weights (scikit-learn's (n_in, n_out) orientation) and biases.
     n_iter_, t_, n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
-    history_ : deltaprop.callbacks.History
+    history_ : deltaprop.training.callbacks.History
         Per-epoch logs of the training loop.
     network_ : deltaprop.Network
 

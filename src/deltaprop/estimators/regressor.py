@@ -9,7 +9,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
-from deltaprop.estimators._base import _BaseMLP, _dense, _stochastic
+from deltaprop.estimators.base import _BaseMLP, _dense, _stochastic
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):

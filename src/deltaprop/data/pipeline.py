@@ -1,0 +1,220 @@
+"""Data plumbing of the command line: load, split, preprocess, and what the model file keeps.
+
+``deltaprop train`` fits its preprocessing on the training part only (002 §4) and stores it,
+with the CSV schema and the class names, in the model file's extras (docs/contract.md), so
+``deltaprop predict`` and ``deltaprop evaluate`` take raw inputs. :class:`ModelInfo` is that
+stored bundle; :meth:`ModelInfo.to_extras` / :meth:`ModelInfo.from_network` convert it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deltaprop.data.dataset import Dataset
+from deltaprop.data.preprocessing import (
+    PCAWhitener,
+    Preprocessor,
+    Standardizer,
+    TargetScaler,
+    one_hot,
+    transformer_from_state,
+)
+from deltaprop.data.splits import split_indices, train_val_test_split
+from deltaprop.data.tabular import CsvSchema, encode_csv, load_csv
+from deltaprop.errors import InputError
+
+__all__ = ["ModelInfo", "Split", "load_data", "split_data", "make_preprocessor",
+           "make_target_scaler", "encode_targets", "read_features", "is_csv_path"]
+
+#: Split ratios (002 §5): 5:1:1 train/validation/test; with a given test set, 11:1 train/val.
+RATIOS = (5, 1, 1)
+VAL_RATIOS = (11, 1)
+_EXTRA = "cli"
+
+
+def is_csv_path(spec: str) -> bool:
+    """``--dataset`` names a file (rather than a built-in set) when it ends in .csv or exists."""
+    return spec.lower().endswith(".csv") or Path(spec).is_file()
+
+
+def _last_column(path: str) -> str:
+    """The header's last column name, or "" if unreadable (load_csv then says why)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return ""
+    return header[-1].strip() if header else ""
+
+
+def load_data(spec: str, target: str | None = None, *, impute: str | None = None) -> Dataset:
+    """A built-in dataset by name, or a CSV file (target column: ``target``, else the last)."""
+    from deltaprop.data.datasets import load_dataset
+
+    if is_csv_path(spec):
+        return load_csv(spec, target or _last_column(spec), impute=impute)
+    if target is not None:
+        raise InputError(f"--target only applies to CSV files, not to the built-in dataset "
+                         f"{spec!r}")
+    return load_dataset(spec)
+
+
+@dataclass
+class Split:
+    """Training, validation and test parts; ``y`` as stored in the Dataset."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    test_source: str
+
+
+def split_data(data: Dataset, seed: int | None) -> Split:
+    """Hold out validation (and test) data, stratified for classification (002 §5).
+
+    A dataset with its own test set (MNIST) keeps it and gives 1/12 of its training rows to
+    validation; any other dataset is split 5:1:1 with ``seed``.
+    """
+    if data.X_test is not None:
+        strat = data.y if data.task == "classification" else None
+        tr, va = split_indices(data.n_samples, VAL_RATIOS, stratify_labels=strat, seed=seed)
+        return Split(data.X[tr], data.y[tr], data.X[va], data.y[va], data.X_test, data.y_test,
+                     f"{data.name} test set")
+    parts = train_val_test_split(data.X, data.y, ratios=RATIOS,
+                                 stratify=data.task == "classification", seed=seed)
+    Xtr, Xva, Xte, ytr, yva, yte = parts
+    return Split(Xtr, ytr, Xva, yva, Xte, yte, f"held-out test split of {data.name}")
+
+
+def make_preprocessor(kind: str) -> Preprocessor | None:
+    """``standardize`` (002 §4: zero mean, unit variance), ``whiten`` (PCA), or ``none``."""
+    if kind == "standardize":
+        return Preprocessor([Standardizer()])
+    if kind == "whiten":
+        return Preprocessor([Standardizer(), PCAWhitener(whiten=True)])
+    if kind == "none":
+        return None
+    raise InputError(f"unknown preprocessing {kind!r}; choose standardize, whiten or none")
+
+
+def make_target_scaler(output_activation: str) -> Any:
+    """Regression targets: standardized for a linear output, squeezed into the guarded range
+    of a bounded one (002 §4 "Target values"); None for other outputs."""
+    name = {"linear": "identity", "sigmoid": "logistic"}.get(output_activation,
+                                                             output_activation)
+    if name == "identity":
+        return Standardizer()
+    if name in ("logistic", "tanh"):
+        return TargetScaler(name)
+    return None
+
+
+def encode_targets(y: np.ndarray, task: str, n_outputs: int, scaler: Any,
+                   dtype: Any) -> np.ndarray:
+    """Class indices -> one-hot rows (000 Eq. 2); regression targets -> scaled (N, k)."""
+    if task == "classification":
+        return one_hot(y, n_outputs, dtype=dtype)
+    Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    return (Y if scaler is None else scaler.transform(Y)).astype(dtype)
+
+
+def _state(obj: Any) -> tuple[dict, dict] | None:
+    return None if obj is None else obj.get_state()
+
+
+@dataclass
+class ModelInfo:
+    """What the CLI stores next to the network: task, names, fitted preprocessing, data."""
+
+    task: str
+    class_names: list[str] | None
+    target_names: list[str]
+    dataset: str
+    seed: int | None
+    n_features: int
+    preprocessor: Any = None
+    target_scaler: Any = None
+    schema: CsvSchema | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_extras(self) -> dict[str, tuple[dict, dict]]:
+        cfg = {"task": self.task, "class_names": self.class_names,
+               "target_names": self.target_names, "dataset": self.dataset, "seed": self.seed,
+               "n_features": self.n_features, "options": self.options}
+        extras = {_EXTRA: (cfg, {})}
+        for name in ("preprocessor", "target_scaler", "schema"):
+            state = _state(getattr(self, name))
+            if state is not None:
+                extras[f"{_EXTRA}_{name}"] = state
+        return extras
+
+    @classmethod
+    def from_network(cls, network: Any, path: str = "model") -> ModelInfo:
+        extras = getattr(network, "extras", None) or {}
+        if _EXTRA not in extras:
+            raise InputError(f"{path} was not written by 'deltaprop train' (it has no "
+                             "preprocessing record); load it with deltaprop.load() instead")
+        cfg = extras[_EXTRA][0]
+
+        def part(name: str, build: Any) -> Any:
+            key = f"{_EXTRA}_{name}"
+            return build(*extras[key]) if key in extras else None
+
+        return cls(cfg["task"], cfg["class_names"], cfg["target_names"], cfg["dataset"],
+                   cfg["seed"], cfg["n_features"], part("preprocessor", transformer_from_state),
+                   part("target_scaler", transformer_from_state),
+                   part("schema", CsvSchema.from_state), cfg.get("options", {}))
+
+    # -- applying the stored preprocessing ------------------------------------------------
+    def transform(self, X: np.ndarray, source: str) -> np.ndarray:
+        if X.shape[1] != self.n_features:
+            raise InputError(f"{source} has {X.shape[1]} features, the model expects "
+                             f"{self.n_features}")
+        return X if self.preprocessor is None else self.preprocessor.transform(X)
+
+    def outputs_to_targets(self, H: np.ndarray) -> np.ndarray:
+        """Network outputs of a regression model back in the units of the targets."""
+        return H if self.target_scaler is None else self.target_scaler.inverse_transform(H)
+
+
+def read_features(path: str, info: ModelInfo) -> np.ndarray:
+    """Raw feature rows of a CSV for ``predict``: through the model's CSV schema when it was
+    trained on a CSV file (columns by name, target column optional), else plain numbers (an
+    optional header line, then ``n_features`` numeric columns)."""
+    if info.schema is not None:
+        return encode_csv(path, info.schema)[0]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV file {path}: {exc}") from None
+
+    def numeric(row: list[str]) -> bool:
+        try:
+            [float(c) for c in row]
+        except ValueError:
+            return False
+        return True
+
+    if rows and not numeric(rows[0]):
+        rows = rows[1:]  # header line
+    if not rows:
+        raise InputError(f"{path}: no data rows")
+    for i, row in enumerate(rows):
+        if len(row) != info.n_features:
+            raise InputError(f"{path}: row {i + 1} has {len(row)} columns, the model expects "
+                             f"{info.n_features} features")
+        if not numeric(row):
+            raise InputError(f"{path}: row {i + 1} holds a value that is not a number")
+    X = np.array([[float(c) for c in row] for row in rows])
+    if not np.isfinite(X).all():
+        raise InputError(f"{path}: contains NaN or infinite values")
+    return X

@@ -1,0 +1,93 @@
+"""Pictures of weights: templates (the rows of W as images, 003 "Weights of each output unit
+define a template") and Hinton diagrams (003)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from deltaprop.errors import InputError
+from deltaprop.viz.figures import new_figure
+
+__all__ = ["plot_weight_templates", "plot_hinton"]
+
+
+def _weights_of(source: Any, layer: int = -1) -> np.ndarray:
+    if hasattr(source, "trainable_layers"):
+        return np.asarray(source.trainable_layers[layer].W, dtype=np.float64)
+    W = np.asarray(source, dtype=np.float64)
+    if W.ndim != 2:
+        raise InputError(f"weights must be a 2-D matrix (n_out, n_in), got shape {W.shape}")
+    return W
+
+
+def plot_weight_templates(source: Any, image_shape: tuple[int, int] = (28, 28),
+                          labels: Sequence[str] | None = None, cols: int = 5,
+                          title: str | None = None) -> Any:
+    """Each output unit's weights as an image: the class "templates" of 003.
+
+    003 "Single layer network trained on MNIST Digits": "Weights of each output unit define a
+    'template' for the class"; red is positive (the digit's strokes), blue negative.
+
+    Parameters
+    ----------
+    source : Network (its first trainable layer is used) or array (n_out, n_in)
+    image_shape : (rows, cols) with rows·cols = n_in
+    """
+    W = _weights_of(source, 0)
+    if W.shape[1] != image_shape[0] * image_shape[1]:
+        raise InputError(f"W has {W.shape[1]} inputs, image_shape {image_shape} needs "
+                         f"{image_shape[0] * image_shape[1]}")
+    n = W.shape[0]
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig = new_figure((1.8 * cols + 0.6, 1.9 * rows + 0.3))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    lim = float(np.abs(W).max()) or 1.0
+    im = None
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i < n:
+            im = ax.imshow(W[i].reshape(image_shape), cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(labels[i] if labels is not None else f"class {i}", fontsize="small")
+    fig.colorbar(im, ax=list(axes), shrink=0.7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_hinton(source: Any, max_weight: float | None = None, layer: int = -1,
+                title: str | None = None, ax: Any = None) -> Any:
+    """Hinton diagram: one square per weight, area ∝ |w|, white positive, black negative (003).
+
+    Parameters
+    ----------
+    source : Network (trainable layer ``layer``) or array (n_out, n_in)
+        Rows are drawn as rows (one row per unit).
+    max_weight : float, optional
+        Weight that fills a whole cell; default the largest |w|.
+    """
+    W = _weights_of(source, layer)
+    from matplotlib.patches import Rectangle
+
+    rows, cols = W.shape
+    if ax is None:
+        fig = new_figure((min(12.0, 1.0 + 0.3 * cols), min(9.0, 1.0 + 0.3 * rows)))
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    top = max_weight if max_weight is not None else float(np.abs(W).max()) or 1.0
+    ax.set_facecolor("grey")
+    for (i, j), w in np.ndenumerate(W):
+        side = np.sqrt(min(abs(w) / top, 1.0)) * 0.9
+        ax.add_patch(Rectangle((j - side / 2, i - side / 2), side, side,
+                               facecolor="white" if w > 0 else "black", edgecolor=None))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("input j")
+    ax.set_ylabel("unit i")
+    ax.set_title(title or f"Hinton diagram of W ({rows}×{cols}), max |w| = {top:.3g}")
+    return fig
