@@ -246,8 +246,8 @@ def test_lbfgs_matches_sklearn_quality():
     ({"solver": "newton"}, "'solver' parameter must be one of"),
     ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes must be > 0"),
     ({"activation": "step"}, "'activation' parameter must be one of"),
-    ({"learning_rate_init": 0.0}, "'learning_rate_init' parameter"),
-    ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+    ({"learning_rate_init": 0.0}, "learning_rate_init must be a number > 0"),
+    ({"validation_fraction": 1.0}, r"validation_fraction must be a number in \(0, 1\)"),
     ({"solver": "lbfgs", "dropout": 0.5}, "only apply to the stochastic solvers"),
 ])
 def test_invalid_parameters(params, match):

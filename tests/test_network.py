@@ -224,7 +224,7 @@ def test_loss_and_output_activation_must_fit():
         dp.Network([dp.Dense(2, 2), dp.Maxout(2, 2)])
     with pytest.raises(InputError, match="dtype must be 'float32' or 'float64'"):
         dp.mlp([2, 1], dtype="int8")
-    with pytest.raises(InputError, match="n_out must be a positive integer"):
+    with pytest.raises(InputError, match="n_out must be an integer >= 1"):
         dp.Dense(2, 0)
 
 

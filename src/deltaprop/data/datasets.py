@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.checks import check_number
 from deltaprop.data.dataset import Dataset
 from deltaprop.data.mnist import (
     MNIST_FILES,
@@ -38,18 +39,6 @@ def _xy_names(d: int) -> list[str]:
     return ["x", "y"] if d == 2 else [f"x{i + 1}" for i in range(d)]
 
 
-def _check_count(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_noise(value: Any, name: str = "noise") -> float:
-    if not (isinstance(value, (int, float, np.floating)) and 0 <= value < np.inf):
-        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def _classes(X: np.ndarray, y: np.ndarray, name: str, k: int, desc: str) -> Dataset:
     return Dataset(X, y.astype(np.int64), _xy_names(X.shape[1]),
                    [str(i) for i in range(k)], "classification", name, description=desc)
@@ -67,7 +56,8 @@ def xor(n_per_corner: int = 1, *, noise: float = 0.0, seed: int | None = None) -
     >>> d.X.tolist(), d.y.tolist()
     ([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 1, 1, 0])
     """
-    n, noise = _check_count(n_per_corner, "n_per_corner"), _check_noise(noise)
+    n = check_number("n_per_corner", n_per_corner, low=1, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     X = np.repeat(corners, n, axis=0)
     if noise:
@@ -81,8 +71,8 @@ def blobs(n_samples: int = 300, *, std: float = 0.6, seed: int | None = 0) -> Da
 
     The clusters are separable by straight lines, so a single-layer network solves it.
     """
-    n = _check_count(n_samples, "n_samples", 3)
-    std = _check_noise(std, "std")
+    n = check_number("n_samples", n_samples, low=3, integer=True)
+    std = check_number("std", std, low=0, convert=False)
     rng = np.random.default_rng(seed)
     centers = np.array([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]])
     y = np.arange(n) % 3
@@ -93,8 +83,8 @@ def blobs(n_samples: int = 300, *, std: float = 0.6, seed: int | None = 0) -> Da
 def circles(n_samples: int = 400, *, noise: float = 0.08, factor: float = 0.5,
             seed: int | None = 0) -> Dataset:
     """Two concentric circles (class 0 outer, class 1 inner of radius ``factor``)."""
-    n = _check_count(n_samples, "n_samples", 2)
-    noise = _check_noise(noise)
+    n = check_number("n_samples", n_samples, low=2, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     if not 0 < factor < 1:
         raise InputError(f"factor must be in (0, 1), got {factor!r}")
     rng = np.random.default_rng(seed)
@@ -112,8 +102,9 @@ def spiral(n_per_class: int = 100, n_classes: int = 3, *, noise: float = 0.2,
     ``noise`` is the standard deviation of the angle in radians; at the default 0.2 the
     arms stay separable, so a 64-64 network can fit the training set almost perfectly.
     """
-    n, k = _check_count(n_per_class, "n_per_class", 2), _check_count(n_classes, "n_classes", 2)
-    noise = _check_noise(noise)
+    n = check_number("n_per_class", n_per_class, low=2, integer=True)
+    k = check_number("n_classes", n_classes, low=2, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.0, 1.0, n), k)
     y = np.repeat(np.arange(k), n)
@@ -127,8 +118,8 @@ def two_spirals(n_samples: int = 400, *, noise: float = 0.02, turns: float = 1.5
                 seed: int | None = 0) -> Dataset:
     """The two interlocking spirals benchmark (Lang & Witbrock): class 1 is class 0 rotated
     by 180 degrees; ``noise`` is added to the coordinates."""
-    n = _check_count(n_samples, "n_samples", 2)
-    noise = _check_noise(noise)
+    n = check_number("n_samples", n_samples, low=2, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     rng = np.random.default_rng(seed)
     half = (n + 1) // 2
     t = np.linspace(0.0, 1.0, half)
@@ -145,7 +136,8 @@ def free_fall(n_samples: int = 200, *, t_max: float = 2.0, g: float = 9.81,
 
     One input neuron (t), one output neuron (h): X is (N, 1), y is (N,).
     """
-    n, noise = _check_count(n_samples, "n_samples"), _check_noise(noise)
+    n = check_number("n_samples", n_samples, low=1, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     if not t_max > 0:
         raise InputError(f"t_max must be > 0, got {t_max!r}")
     rng = np.random.default_rng(seed)
@@ -158,7 +150,8 @@ def free_fall(n_samples: int = 200, *, t_max: float = 2.0, g: float = 9.81,
 def noisy_sine(n_samples: int = 100, *, noise: float = 0.1, x_range: tuple = (0.0, 2 * np.pi),
                seed: int | None = 0) -> Dataset:
     """Regression of y = sin(x) + Gaussian noise, x uniform in ``x_range``."""
-    n, noise = _check_count(n_samples, "n_samples"), _check_noise(noise)
+    n = check_number("n_samples", n_samples, low=1, integer=True)
+    noise = check_number("noise", noise, low=0, convert=False)
     lo, hi = (float(v) for v in x_range)
     if not lo < hi:
         raise InputError(f"x_range must have lo < hi, got {x_range!r}")

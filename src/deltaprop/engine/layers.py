@@ -15,21 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from deltaprop.checks import as_generator, check_number
 from deltaprop.engine import activations
 from deltaprop.engine import init as initializers
 from deltaprop.errors import InputError, NotDifferentiableError
 
 __all__ = ["Layer", "Dense", "Maxout", "Dropout"]
-
-
-def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InputError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Layer:
@@ -94,12 +85,12 @@ class Dense(Layer):
 
     def __init__(self, n_in: int, n_out: int, activation="relu", init=None, bias: bool = True,
                  rng: int | np.random.Generator | None = None):
-        self.n_in = _positive_int(n_in, "n_in")
-        self.n_out = _positive_int(n_out, "n_out")
+        self.n_in = check_number("n_in", n_in, low=1, integer=True)
+        self.n_out = check_number("n_out", n_out, low=1, integer=True)
         self.activation = activations.get(activation)
         self.init = initializers.default_for(self.activation.name) if init is None else init
         self.W = np.asarray(
-            initializers.get(self.init)(self.n_in, self._rows, _rng(rng)), dtype=np.float64
+            initializers.get(self.init)(self.n_in, self._rows, as_generator(rng)), dtype=np.float64
         )
         self.b = np.zeros(self._rows) if bias else None
         self.dW = np.zeros_like(self.W)

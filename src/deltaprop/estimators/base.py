@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import numbers
 import warnings
 from typing import Any
@@ -18,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from deltaprop.checks import check_sample_weight
+from deltaprop.checks import check_number, check_sample_weight
 from deltaprop.data.splits import split_indices
 from deltaprop.engine import activations as _activations
 from deltaprop.engine.network import load, mlp
@@ -33,21 +32,6 @@ _FITTED = ("loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_val
            "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_", "n_features_in_")
 _SOLVERS = ("sgd", "adam", "lbfgs")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
-
-
-def _check_number(name: str, value: Any, low: float, *, integer: bool = False,
-                  low_open: bool = False, high: float | None = None,
-                  high_open: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    if high is not None:
-        ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open or high is None else "]"
-        rng = f"{lo}{low}, {'inf' if high is None else high}{hi}"
-        raise ValueError(f"The '{name}' parameter must be {'an int' if integer else 'a float'} "
-                         f"in the range {rng}. Got {value!r} instead.")
 
 
 def _stochastic(est: Any) -> bool:
@@ -184,23 +168,26 @@ class _BaseMLP(BaseEstimator):
             if value not in allowed:
                 raise ValueError(f"The '{name}' parameter must be one of {list(allowed)}. "
                                  f"Got {value!r} instead.")
-        _check_number("alpha", self.alpha, 0.0)
-        _check_number("learning_rate_init", self.learning_rate_init, 0.0, low_open=True)
-        _check_number("power_t", self.power_t, 0.0)
-        _check_number("max_iter", self.max_iter, 1, integer=True)
-        _check_number("tol", self.tol, 0.0)
-        _check_number("momentum", self.momentum, 0.0, high=1.0)
-        _check_number("validation_fraction", self.validation_fraction, 0.0, low_open=True,
+        check_number("alpha", self.alpha, low=0.0, convert=False)
+        check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True,
+                     convert=False)
+        check_number("power_t", self.power_t, low=0.0, convert=False)
+        check_number("max_iter", self.max_iter, low=1, integer=True)
+        check_number("tol", self.tol, low=0.0, convert=False)
+        check_number("momentum", self.momentum, low=0.0, convert=False, high=1.0)
+        check_number("validation_fraction", self.validation_fraction, low=0.0, convert=False,
+                     low_open=True,
                       high=1.0, high_open=True)
         for name in ("beta_1", "beta_2"):
-            _check_number(name, getattr(self, name), 0.0, high=1.0, high_open=True)
-        _check_number("epsilon", self.epsilon, 0.0, low_open=True)
-        _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
-        _check_number("max_fun", self.max_fun, 1, integer=True)
-        _check_number("dropout", self.dropout, 0.0, high=1.0, high_open=True)
-        _check_number("l1", self.l1, 0.0)
+            check_number(name, getattr(self, name), low=0.0, high=1.0, high_open=True,
+                         convert=False)
+        check_number("epsilon", self.epsilon, low=0.0, convert=False, low_open=True)
+        check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
+        check_number("max_fun", self.max_fun, low=1, integer=True)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True, convert=False)
+        check_number("l1", self.l1, low=0.0, convert=False)
         if self.batch_size != "auto":
-            _check_number("batch_size", self.batch_size, 1, integer=True)
+            check_number("batch_size", self.batch_size, low=1, integer=True)
         if self.solver == "lbfgs":
             loop_only = {"dropout": self.dropout != 0, "max_norm": self.max_norm is not None,
                          "clip_value": self.clip_value is not None,
