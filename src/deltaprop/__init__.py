@@ -9,6 +9,7 @@ from deltaprop.errors import (
     DeltapropError,
     DivergenceError,
     InputError,
+    MissingDependencyError,
     ModelFileError,
     NotDifferentiableError,
 )
@@ -35,6 +36,8 @@ _LAZY = {
     "augmentation": ("deltaprop.augmentation", None),
     "plots": ("deltaprop.plots", None),
     "landscape": ("deltaprop.landscape", None),
+    "to_onnx": ("deltaprop.export", "to_onnx"),
+    "export": ("deltaprop.export", None),
 }
 
 
@@ -74,6 +77,7 @@ __all__ = [
     "DeltapropError",
     "DivergenceError",
     "InputError",
+    "MissingDependencyError",
     "ModelFileError",
     "NotDifferentiableError",
 ]

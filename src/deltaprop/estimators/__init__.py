@@ -49,3 +49,14 @@ from deltaprop.estimators.classifier import MLPClassifier
 from deltaprop.estimators.regressor import MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor", "load_estimator"]
+
+
+def _register_with_skl2onnx() -> None:
+    # skl2onnx already imported: make pipelines with these estimators convertible right away
+    # (importing deltaprop.export, or calling deltaprop.export.register_skl2onnx(), does it too)
+    from deltaprop.export.skl2onnx import register_if_imported
+
+    register_if_imported()
+
+
+_register_with_skl2onnx()
