@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Builder", "GraphBuilder", "FLOAT"]
+__all__ = ["Builder", "GraphBuilder", "FLOAT", "DOUBLE"]
 
-FLOAT = np.float32  #: the element type every exported graph computes in
+FLOAT = np.float32  #: the element type the exported networks compute in
+DOUBLE = np.float64  #: the element type of the preprocessing and target scaling
+_CAST_TO = {np.dtype(FLOAT): 1, np.dtype(DOUBLE): 11}  # onnx.TensorProto.FLOAT, DOUBLE
 
 # The opset from which each reduction takes ``axes`` as an input instead of an attribute.
 _AXES_AS_INPUT = {"ReduceSum": 13, "ReduceMax": 18}
@@ -43,8 +45,16 @@ class Builder(ABC):
         """Add one ``op_type`` operator with a single output; returns the output's name."""
 
     def weights(self, hint: str, value: np.ndarray) -> str:
-        """A floating-point constant in the graph's element type (float32)."""
+        """A floating-point constant in the networks' element type (float32)."""
         return self.constant(hint, np.asarray(value, dtype=FLOAT))
+
+    def doubles(self, hint: str, value: np.ndarray) -> str:
+        """A floating-point constant in the preprocessing's element type (float64)."""
+        return self.constant(hint, np.asarray(value, dtype=DOUBLE))
+
+    def cast(self, x: str, dtype: type, hint: str) -> str:
+        """``x`` converted to ``dtype`` (float32 or float64)."""
+        return self.node("Cast", [x], hint, to=_CAST_TO[np.dtype(dtype)])
 
     def reduce(self, op_type: str, x: str, axes: list[int], keepdims: bool, hint: str) -> str:
         """``op_type`` (ReduceMax, ReduceSum) over ``axes``, spelled as the opset requires."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop.errors import InputError
-from deltaprop.export._builder import FLOAT, Builder
+from deltaprop.export._builder import DOUBLE, FLOAT, Builder
 from deltaprop.export._network import emit_network
 from deltaprop.export._transforms import emit_inverse, emit_transform
 from deltaprop.network import Network
@@ -206,29 +206,42 @@ def label_values(classes: np.ndarray, allow_double: bool = True) -> np.ndarray:
     return np.array([str(c) for c in classes.tolist()], dtype=str)
 
 
-def emit_model(b: Builder, spec: ExportSpec, x: str, labels: np.ndarray | None = None
-               ) -> list[str]:
+def emit_model(b: Builder, spec: ExportSpec, x: str, labels: np.ndarray | None = None,
+               input_dtype: type = FLOAT) -> list[str]:
     """Add the whole model applied to the raw features ``x``; returns its outputs' names.
+
+    Preprocessing and target scaling run in float64 and the network in float32, as in
+    deltaprop.
 
     Parameters
     ----------
     b : Builder
     spec : ExportSpec
     x : str
-        A float32 tensor of shape (N, spec.n_features).
+        A tensor of shape (N, spec.n_features) and element type ``input_dtype``.
     labels : ndarray, optional
         The label values to emit (default: ``label_values(spec.classes)``).
+    input_dtype : numpy float32 or float64 type, default float32
 
     Returns
     -------
     list of str
-        ``[label, probabilities]`` for a classifier, ``[predictions]`` for a regressor.
+        ``[label, probabilities]`` for a classifier, ``[predictions]`` for a regressor, all
+        float32 but the labels.
     """
+    double_input = np.dtype(input_dtype) == np.dtype(DOUBLE)
     if spec.preprocessing is not None:
-        x = emit_transform(b, spec.preprocessing, x)
+        if not double_input:
+            x = b.cast(x, DOUBLE, "input_double")
+        x = b.cast(emit_transform(b, spec.preprocessing, x), FLOAT, "network_input")
+    elif double_input:
+        x = b.cast(x, FLOAT, "network_input")
     h = emit_network(b, spec.network, x)
     if not spec.is_classifier:
-        return [h if spec.target_scaler is None else emit_inverse(b, spec.target_scaler, h)]
+        if spec.target_scaler is None:
+            return [h]
+        targets = emit_inverse(b, spec.target_scaler, b.cast(h, DOUBLE, "outputs_double"))
+        return [b.cast(targets, FLOAT, "predictions")]
     if spec.proba == "binary":
         complement = b.node("Sub", [b.weights("one", np.ones(1)), h], "complement")
         proba = b.node("Concat", [complement, h], "binary_proba", axis=1)

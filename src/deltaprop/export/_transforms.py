@@ -1,9 +1,11 @@
 """Stored preprocessing as ONNX operators: input transformers forward, target scaling undone.
 
-The transformers stay nodes of their own rather than being folded into the first layer's
-weights: (x − mean) / scale is computed as deltaprop computes it, whereas folded weights
-W / scale and b − W mean / scale cancel large terms in float32 when a feature's mean is large
-compared with its spread.
+Like deltaprop, the graph computes them in float64 (the callers cast to and from the float32
+network). They stay nodes of their own rather than being folded into the first layer's
+weights: folded weights W / scale and b − W mean / scale cancel large terms in float32 when a
+feature's mean is large compared with its spread, and float32 whitening amplifies rounding
+noise along directions of tiny variance (one-hot columns that sum to one make such a
+direction).
 
 - :class:`~deltaprop.preprocessing.Standardizer`: ``Sub(mean)``, ``Div(scale)``;
 - :class:`~deltaprop.whitening.PCAWhitener`: ``Sub(mean)``, ``MatMul(components^T)`` and,
@@ -30,7 +32,8 @@ __all__ = ["emit_transform", "emit_inverse"]
 
 
 def emit_transform(b: Builder, step: Any, x: str) -> str:
-    """Add the fitted input transformer ``step`` applied to ``x``; returns its output.
+    """Add the fitted input transformer ``step`` applied to the float64 ``x``; returns its
+    (float64) output.
 
     Raises
     ------
@@ -42,22 +45,23 @@ def emit_transform(b: Builder, step: Any, x: str) -> str:
             x = emit_transform(b, inner, x)
         return x
     if type(step) is Standardizer:
-        centred = b.node("Sub", [x, b.weights("mean", step.mean_)], "centred")
-        return b.node("Div", [centred, b.weights("scale", step.scale_)], "standardized")
+        centred = b.node("Sub", [x, b.doubles("mean", step.mean_)], "centred")
+        return b.node("Div", [centred, b.doubles("scale", step.scale_)], "standardized")
     if type(step) is PCAWhitener:
-        centred = b.node("Sub", [x, b.weights("pca_mean", step.mean_)], "pca_centred")
-        z = b.node("MatMul", [centred, b.weights("components_T", step.components_.T)],
+        centred = b.node("Sub", [x, b.doubles("pca_mean", step.mean_)], "pca_centred")
+        z = b.node("MatMul", [centred, b.doubles("components_T", step.components_.T)],
                    "pca_projected")
         if not step.whiten:
             return z
         std = np.sqrt(np.asarray(step.explained_variance_, np.float64) + step.epsilon)
-        return b.node("Div", [z, b.weights("pca_std", std)], "whitened")
+        return b.node("Div", [z, b.doubles("pca_std", std)], "whitened")
     raise InputError(f"the stored input preprocessing {type(step).__name__} cannot be exported "
                      "to ONNX (Standardizer, PCAWhitener and Preprocessor chains can)")
 
 
 def emit_inverse(b: Builder, scaler: Any, y: str) -> str:
-    """Add the inverse of the fitted target scaler ``scaler`` applied to network outputs ``y``.
+    """Add the inverse of the fitted target scaler ``scaler`` applied to the float64 network
+    outputs ``y``; returns the (float64) targets.
 
     Raises
     ------
@@ -69,11 +73,11 @@ def emit_inverse(b: Builder, scaler: Any, y: str) -> str:
             y = emit_inverse(b, inner, y)
         return y
     if type(scaler) is Standardizer:
-        scaled = b.node("Mul", [y, b.weights("target_scale", scaler.scale_)], "target_scaled")
-        return b.node("Add", [scaled, b.weights("target_mean", scaler.mean_)], "targets")
+        scaled = b.node("Mul", [y, b.doubles("target_scale", scaler.scale_)], "target_scaled")
+        return b.node("Add", [scaled, b.doubles("target_mean", scaler.mean_)], "targets")
     if type(scaler) is TargetScaler:
         scale, offset = scaler._affine()
-        shifted = b.node("Sub", [y, b.weights("target_offset", offset)], "target_shifted")
-        return b.node("Div", [shifted, b.weights("target_scale", scale)], "targets")
+        shifted = b.node("Sub", [y, b.doubles("target_offset", offset)], "target_shifted")
+        return b.node("Div", [shifted, b.doubles("target_scale", scale)], "targets")
     raise InputError(f"the stored target scaling {type(scaler).__name__} cannot be exported to "
                      "ONNX (Standardizer and TargetScaler can)")

@@ -1,9 +1,9 @@
 """Export to a standalone ONNX model: :func:`to_onnx`.
 
-The graph has one input, ``input`` (float32, shape (N, n_features)): the numeric feature matrix
-the model's stored preprocessing expects (for a model trained on a CSV file, the encoded
-features: numeric columns, then one 0/1 column per category). A classifier has the outputs
-``label`` (N,) and ``probabilities`` (N, n_classes), a regressor ``predictions``
+The graph has one input, ``input`` (float32 or float64, shape (N, n_features)): the numeric
+feature matrix the model's stored preprocessing expects (for a model trained on a CSV file,
+the encoded features: numeric columns, then one 0/1 column per category). A classifier has
+the outputs ``label`` (N,) and ``probabilities`` (N, n_classes), a regressor ``predictions``
 (N, n_outputs) in the targets' units. See docs/onnx.md.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deltaprop.errors import InputError, MissingDependencyError
-from deltaprop.export._builder import FLOAT, GraphBuilder
+from deltaprop.export._builder import GraphBuilder
 from deltaprop.export._model import ExportSpec, describe, emit_model, numpy_output_types
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def require_onnx() -> Any:
 
 
 def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
-            opset: int = DEFAULT_OPSET, name: str | None = None) -> onnx.ModelProto:
+            opset: int = DEFAULT_OPSET, input_dtype: str = "float32",
+            name: str | None = None) -> onnx.ModelProto:
     """Export a network, a fitted estimator or a model file to an ONNX model.
 
     The graph takes the raw numeric feature matrix and applies everything deltaprop applies
@@ -53,7 +54,8 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
     layer (``Gemm`` with ``transB=1`` and the activation; Maxout as ``Reshape`` +
     ``ReduceMax``; dropout is the identity at inference), then class probabilities and labels
     for a classifier or, for a regressor, the outputs with the stored target scaling undone.
-    It computes in float32 and passes ``onnx.checker.check_model`` (with shape inference).
+    As in deltaprop, the preprocessing and the target scaling compute in float64 and the
+    network in float32. The model passes ``onnx.checker.check_model`` (with shape inference).
 
     Parameters
     ----------
@@ -67,15 +69,19 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
     opset : int, default 17
         Version of the default ONNX operator set, from 17 up to the newest the installed
         ``onnx`` package knows.
+    input_dtype : {"float32", "float64"}, default "float32"
+        Element type of the graph's input. float32 rounds the raw features to about seven
+        significant digits before the preprocessing; "float64" keeps them exact, which
+        matters for features whose spread is tiny compared with their magnitude.
     name : str, optional
         Name of the graph (default: ``"deltaprop"``).
 
     Returns
     -------
     onnx.ModelProto
-        Inputs: ``input`` float32 (N, n_features). Outputs: ``label`` and ``probabilities``
-        (float32 (N, n_classes)) for a classifier, ``predictions`` (float32 (N, n_outputs))
-        for a regressor.
+        Inputs: ``input`` (N, n_features) of ``input_dtype``. Outputs: ``label`` and
+        ``probabilities`` (float32 (N, n_classes)) for a classifier, ``predictions``
+        (float32 (N, n_outputs)) for a regressor.
 
     Raises
     ------
@@ -83,7 +89,7 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
         If the ``onnx`` package is not installed (``pip install "deltaprop[onnx]"``).
     InputError
         If the model cannot be expressed in ONNX (the message names the layer index and its
-        activation), the opset is out of range, or ``model`` is not exportable.
+        activation), the opset or input_dtype is invalid, or ``model`` is not exportable.
 
     Examples
     --------
@@ -105,8 +111,10 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
             MIN_OPSET <= opset <= newest):
         raise InputError(f"opset must be an integer from {MIN_OPSET} to {newest} (the newest "
                          f"the installed onnx {onnx.__version__} knows), got {opset!r}")
+    if str(input_dtype) not in ("float32", "float64"):
+        raise InputError(f"input_dtype must be 'float32' or 'float64', got {input_dtype!r}")
     spec = describe(model)
-    proto = _build(onnx, spec, int(opset), name or "deltaprop")
+    proto = _build(onnx, spec, int(opset), np.dtype(str(input_dtype)), name or "deltaprop")
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
         from deltaprop.modelfile import atomic_write_bytes
@@ -115,16 +123,17 @@ def to_onnx(model: Any, path: str | os.PathLike | None = None, *,
     return proto
 
 
-def _build(onnx: Any, spec: ExportSpec, opset: int, name: str) -> onnx.ModelProto:
+def _build(onnx: Any, spec: ExportSpec, opset: int, input_dtype: np.dtype,
+           name: str) -> onnx.ModelProto:
     from deltaprop import __version__
 
     helper = onnx.helper
     b = GraphBuilder(opset)
-    outputs = emit_model(b, spec, INPUT_NAME)
+    outputs = emit_model(b, spec, INPUT_NAME, input_dtype=input_dtype.type)
     for internal, public in zip(outputs, spec.output_names(), strict=True):
         b.rename_output(internal, public)
     elem = helper.np_dtype_to_tensor_dtype
-    graph_inputs = [helper.make_tensor_value_info(INPUT_NAME, elem(np.dtype(FLOAT)),
+    graph_inputs = [helper.make_tensor_value_info(INPUT_NAME, elem(input_dtype),
                                                   ["N", spec.n_features])]
     graph_outputs = [
         helper.make_tensor_value_info(
@@ -152,5 +161,5 @@ def _description(spec: ExportSpec) -> str:
     net = spec.network
     layers = ", ".join(repr(layer) for layer in net.layers)
     outputs = ("label, probabilities" if spec.is_classifier else "predictions")
-    return (f"{spec.source} exported by deltaprop: input (N, {spec.n_features}) float32 -> "
+    return (f"{spec.source} exported by deltaprop: input (N, {spec.n_features}) -> "
             f"[{layers}] -> {outputs}")

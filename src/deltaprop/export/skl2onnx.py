@@ -3,7 +3,7 @@
 a deltaprop estimator convert with ``skl2onnx.to_onnx``.
 
 :func:`register_skl2onnx` registers a shape calculator and a converter for both classes (and
-the ``zipmap`` / ``output_class_labels`` options skl2onnx handles for every classifier). It
+the ``zipmap``, ``nocl`` and ``output_class_labels`` options of skl2onnx's classifiers). It
 runs by itself when :mod:`deltaprop.export` or :mod:`deltaprop.estimators` is imported while
 skl2onnx is already imported; after ``import skl2onnx`` in a session where deltaprop's
 estimators were imported first, call it once (or ``import deltaprop.export``).
@@ -30,7 +30,8 @@ __all__ = ["register_skl2onnx", "MIN_OPSET"]
 #: The lowest target opset the converters support.
 MIN_OPSET = 13
 _ALIASES = {"MLPClassifier": "DeltapropMLPClassifier", "MLPRegressor": "DeltapropMLPRegressor"}
-_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "output_class_labels": [False, True]}
+_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [True, False],
+                       "output_class_labels": [False, True]}
 
 
 class _ContainerBuilder(Builder):
@@ -70,6 +71,16 @@ def _spec(operator: Any) -> ExportSpec:
     return spec
 
 
+def _labels(operator: Any, spec: ExportSpec) -> np.ndarray | None:
+    """The label values: the classes, or their indices with the option ``nocl=True``."""
+    if not spec.is_classifier:
+        return None
+    options = operator.scope_inst.get_options(operator.raw_operator, {"nocl": False})
+    if options["nocl"]:
+        return np.arange(len(spec.classes), dtype=np.int64)
+    return label_values(spec.classes, allow_double=False)
+
+
 def _input_is_double(operator: Any) -> bool:
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
@@ -97,7 +108,7 @@ def _shape_calculator(operator: Any) -> None:
     if not spec.is_classifier:
         operator.outputs[0].type = tensor([n, spec.network.n_outputs])
         return
-    labels = label_values(spec.classes, allow_double=False)
+    labels = _labels(operator, spec)
     label_type = StringTensorType if labels.dtype.kind in "US" else Int64TensorType
     operator.outputs[0].type = label_type([n])
     operator.outputs[1].type = tensor([n, spec.n_probabilities])
@@ -110,11 +121,8 @@ def _converter(scope: Any, operator: Any, container: Any) -> None:
         raise InputError(f"converting {spec.source} needs target_opset >= {MIN_OPSET}, got "
                          f"{b.opset}")
     double = _input_is_double(operator)
-    x = operator.inputs[0].full_name
-    if double:
-        x = b.node("Cast", [x], "input_float", to=1)  # TensorProto.FLOAT
-    labels = label_values(spec.classes, allow_double=False) if spec.is_classifier else None
-    outputs = emit_model(b, spec, x, labels=labels)
+    outputs = emit_model(b, spec, operator.inputs[0].full_name, labels=_labels(operator, spec),
+                         input_dtype=np.float64 if double else np.float32)
     for i, (internal, variable) in enumerate(zip(outputs, operator.outputs, strict=True)):
         is_label = spec.is_classifier and i == 0
         if double and not is_label:
