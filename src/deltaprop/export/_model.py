@@ -27,6 +27,7 @@ Regressors give ``predictions`` (N, n_outputs) in the targets' units: the target
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,8 @@ class ExportSpec:
         How labels come from them.
     source : str
         What was exported, for the model's description.
+    feature_names : list of str or None
+        Names of the input columns, when the model file or estimator knows them.
     """
 
     network: Network
@@ -78,6 +81,7 @@ class ExportSpec:
     proba: str = "outputs"
     label: str = "argmax"
     source: str = "deltaprop Network"
+    feature_names: list[str] | None = None
 
     @property
     def is_classifier(self) -> bool:
@@ -119,12 +123,9 @@ def describe(model: Any) -> ExportSpec:
 
 
 def _is_estimator(model: Any) -> bool:
-    module = type(model).__module__ or ""
-    if not module.startswith("deltaprop.estimators"):
-        return False
-    from deltaprop.estimators import MLPClassifier, MLPRegressor
-
-    return isinstance(model, MLPClassifier | MLPRegressor)
+    estimators = sys.modules.get("deltaprop.estimators")  # not imported: no estimator exists
+    return estimators is not None and isinstance(
+        model, estimators.MLPClassifier | estimators.MLPRegressor)
 
 
 def _from_network(net: Network, where: str) -> ExportSpec:
@@ -143,12 +144,14 @@ def _from_network(net: Network, where: str) -> ExportSpec:
         from deltaprop.pipeline import ModelInfo
 
         info = ModelInfo.from_network(net, where)
+        names = None if info.schema is None else list(info.schema.feature_names)
         if info.task == "classification":
             return ExportSpec(net, info.n_features, "classification", info.preprocessor,
                               classes=np.asarray(info.class_names, dtype=str),
-                              source="deltaprop train model")
+                              source="deltaprop train model", feature_names=names)
         return ExportSpec(net, info.n_features, "regression", info.preprocessor,
-                          info.target_scaler, source="deltaprop train model")
+                          info.target_scaler, source="deltaprop train model",
+                          feature_names=names)
     return _plain(net)
 
 
@@ -166,19 +169,20 @@ def _plain(net: Network) -> ExportSpec:
 
 
 def _from_estimator(est: Any, net: Network) -> ExportSpec:
-    source = type(est).__name__
+    known = getattr(est, "feature_names_in_", None)
+    common = {"source": type(est).__name__,
+              "feature_names": None if known is None else [str(f) for f in known]}
     if not hasattr(est, "classes_"):
-        return ExportSpec(net, net.n_inputs, "regression", source=source)
+        return ExportSpec(net, net.n_inputs, "regression", **common)
     if est._multilabel:
-        return ExportSpec(net, net.n_inputs, "classification", label="multilabel",
-                          source=source)
+        return ExportSpec(net, net.n_inputs, "classification", label="multilabel", **common)
     classes = np.asarray(est.classes_)
     if net.n_outputs == 1:
         return ExportSpec(net, net.n_inputs, "classification", classes=classes,
-                          proba="binary", label="threshold", source=source)
+                          proba="binary", label="threshold", **common)
     proba = "outputs" if net.output_activation.name == "softmax" else "normalize"
     return ExportSpec(net, net.n_inputs, "classification", classes=classes, proba=proba,
-                      source=source)
+                      **common)
 
 
 # ----------------------------------------------------------------------------- building

@@ -153,6 +153,8 @@ def _build(onnx: Any, spec: ExportSpec, opset: int, input_dtype: np.dtype,
     if spec.classes is not None:
         meta["deltaprop.classes"] = json.dumps([str(c) for c in np.asarray(spec.classes)
                                                 .tolist()])
+    if spec.feature_names is not None:
+        meta["deltaprop.feature_names"] = json.dumps(spec.feature_names)
     helper.set_model_props(proto, meta)
     return proto
 
