@@ -336,9 +336,16 @@ def test_cli_train_predict_export(tmp_path, task, options):
 def test_cli_export_default_output_and_errors(tmp_path):
     net = dp.mlp([3, 4, 2], activation="relu", seed=0)
     net.save(tmp_path / "plain.npz")
-    ok = run_cli("export", "plain.npz", cwd=tmp_path)
+    ok = run_cli("export", "plain.npz", "--opset", "18", "--input-dtype", "float64",
+                 cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert (tmp_path / "plain.onnx").is_file()
+    proto = onnx.load(tmp_path / "plain.onnx")  # the default output: MODEL with .onnx
+    assert proto.opset_import[0].version == 18
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    X = features(d=3)
+    for label, proba in run_both(proto, X, dtype=np.float64):
+        assert_close(proba, net.predict_proba(X))
+        np.testing.assert_array_equal(label, net.predict(X))
 
     dp.Network([dp.Dense(3, 4, "step", rng=0), dp.Dense(4, 2, "softmax", rng=1)]).save(
         tmp_path / "step.npz")

@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write (default: MODEL with the suffix .onnx)")
     x.add_argument("--opset", type=_number(int, 17), default=17, metavar="N",
                    help="ONNX opset version (default: 17)")
+    x.add_argument("--input-dtype", choices=("float32", "float64"), default="float32",
+                   help="element type of the graph's input (default: float32)")
     x.set_defaults(func=_cmd_export)
 
     from deltaprop.explain import add_cli as add_explain
@@ -373,7 +375,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from deltaprop.export import to_onnx
 
     output = Path(args.output) if args.output else Path(args.model).with_suffix(".onnx")
-    proto = to_onnx(args.model, output, opset=args.opset)
+    proto = to_onnx(args.model, output, opset=args.opset, input_dtype=args.input_dtype)
     names = ", ".join(o.name for o in proto.graph.output)
     print(f"wrote {output} (ONNX opset {args.opset}; input: input, outputs: {names})",
           file=sys.stderr)
