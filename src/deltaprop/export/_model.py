@@ -35,7 +35,7 @@ import numpy as np
 
 from deltaprop.errors import InputError
 from deltaprop.export._builder import DOUBLE, FLOAT, Builder
-from deltaprop.export._network import emit_network
+from deltaprop.export._network import check_exportable, emit_network
 from deltaprop.export._transforms import emit_inverse, emit_transform
 from deltaprop.network import Network
 
@@ -103,10 +103,17 @@ def describe(model: Any) -> ExportSpec:
     Raises
     ------
     InputError
-        For an object that is none of these, or an unfitted estimator.
+        For an object that is none of these, an unfitted estimator, or a network with a layer
+        ONNX cannot express (the message names the layer index and its activation).
     ModelFileError
         For a path that is not a valid model file.
     """
+    spec = _describe(model)
+    check_exportable(spec.network)
+    return spec
+
+
+def _describe(model: Any) -> ExportSpec:
     if isinstance(model, str | os.PathLike):
         from deltaprop.modelfile import load
 
