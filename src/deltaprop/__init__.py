@@ -4,6 +4,8 @@
 >>> net = dp.mlp([2, 2, 1], activation="logistic", seed=0)
 """
 
+import sys
+
 from deltaprop.engine import activations, init, losses
 from deltaprop.engine.gradcheck import gradcheck
 from deltaprop.engine.layers import Dense, Dropout, Maxout
@@ -13,6 +15,7 @@ from deltaprop.errors import (
     DeltapropError,
     DivergenceError,
     InputError,
+    MissingDependencyError,
     ModelFileError,
     NotDifferentiableError,
 )
@@ -36,6 +39,8 @@ _LAZY = {
     "plots": ("deltaprop.viz", None),
     "viz": ("deltaprop.viz", None),
     "landscape": ("deltaprop.inspection.landscape", None),
+    "to_onnx": ("deltaprop.export", "to_onnx"),
+    "export": ("deltaprop.export", None),
 }
 
 
@@ -47,6 +52,10 @@ def __getattr__(name: str):
     module_name, attr = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attr is None else getattr(module, attr)
+    if module_name == "deltaprop.estimators" and "skl2onnx" in sys.modules:
+        # skl2onnx is loaded: make pipelines holding these estimators convertible right away
+        # (otherwise importing deltaprop.export or register_skl2onnx() registers them)
+        importlib.import_module("deltaprop.export.skl2onnx").register_if_imported()
     globals()[name] = value
     return value
 
@@ -75,6 +84,7 @@ __all__ = [
     "DeltapropError",
     "DivergenceError",
     "InputError",
+    "MissingDependencyError",
     "ModelFileError",
     "NotDifferentiableError",
 ]

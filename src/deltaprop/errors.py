@@ -25,3 +25,8 @@ class ModelFileError(DeltapropError):
 
 class DivergenceError(DeltapropError, FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class MissingDependencyError(DeltapropError, ImportError):
+    """An optional feature needs a package that is not installed; the message says what to
+    install (for example ``pip install "deltaprop[onnx]"``)."""

@@ -1,4 +1,4 @@
-"""The ``deltaprop`` command: ``train``, ``evaluate`` and ``predict``.
+"""The ``deltaprop`` command: ``train``, ``evaluate``, ``predict`` and ``export``.
 
 ``deltaprop train`` loads a dataset, splits it 5:1:1 (002 §5), fits the preprocessing on the
 training part (002 §4), trains an MLP with a progress bar, prints the test-set summary and
@@ -171,6 +171,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--proba", action="store_true", help="add one probability column per class")
     r.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout")
     r.set_defaults(func=_cmd_predict)
+
+    x = sub.add_parser("export", help="write a model file in another format (ONNX)",
+                       description="Export a model file (from deltaprop train, Network.save or "
+                       "an estimator's save) to ONNX: the graph takes the raw numeric features "
+                       "and applies the stored preprocessing (docs/onnx.md). Needs "
+                       'pip install "deltaprop[onnx]".')
+    x.add_argument("model", metavar="MODEL")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="default: onnx")
+    x.add_argument("--output", "-o", metavar="PATH",
+                   help="where to write (default: MODEL with the suffix .onnx)")
+    x.add_argument("--opset", type=_number(int, 17), default=17, metavar="N",
+                   help="ONNX opset version (default: 17)")
+    x.add_argument("--input-dtype", choices=("float32", "float64"), default="float32",
+                   help="element type of the graph's input (default: float32)")
+    x.set_defaults(func=_cmd_export)
 
     from deltaprop.cli.explain import add_cli as add_explain
     from deltaprop.cli.plot import add_cli as add_plot
@@ -353,6 +368,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"wrote {len(H)} predictions to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from deltaprop.export import to_onnx
+
+    output = Path(args.output) if args.output else Path(args.model).with_suffix(".onnx")
+    proto = to_onnx(args.model, output, opset=args.opset, input_dtype=args.input_dtype)
+    names = ", ".join(o.name for o in proto.graph.output)
+    print(f"wrote {output} (ONNX opset {args.opset}; input: input, outputs: {names})",
+          file=sys.stderr)
     return 0
 
 
