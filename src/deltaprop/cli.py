@@ -173,10 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_predict)
 
     from deltaprop.explain import add_cli as add_explain
+    from deltaprop.playground import add_cli as add_playground
     from deltaprop.plots import add_cli as add_plot
 
     add_explain(sub)
     add_plot(sub)
+    add_playground(sub)
     return p
 
 

@@ -261,7 +261,12 @@ _TYPES: dict[str, Any] = {c.__name__: c for c in (OneHotEncoder, Standardizer, P
 def transformer_from_state(config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Rebuild any preprocessing object from ``get_state()`` output (dispatch on ``type``)."""
     kind = config.get("type")
+    if kind == "FeatureMap":  # the playground's engineered inputs (x1², sin x1, ...)
+        from deltaprop.playground.features import FeatureMap
+
+        return FeatureMap.from_state(config, arrays)
     if kind not in _TYPES:
-        raise InputError(f"unknown preprocessing type {kind!r}; known: {sorted(_TYPES)}")
+        known = sorted([*_TYPES, "FeatureMap"])
+        raise InputError(f"unknown preprocessing type {kind!r}; known: {known}")
     return _TYPES[kind].from_state(config, arrays)
 
