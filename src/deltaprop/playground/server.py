@@ -336,10 +336,11 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
                 if rest > 0:
                     stopping.wait(rest)
             else:
+                seen = (frame_seen, layout_seen)
                 with session.changed:
                     session.changed.wait_for(
-                        lambda: session.playing or session.frame_version != frame_seen
-                        or session.layout_version != layout_seen or not current(),
+                        lambda seen=seen: session.playing or not current()
+                        or (session.frame_version, session.layout_version) != seen,
                         timeout=0.25)
 
     # -- POST routes -----------------------------------------------------------------------
