@@ -217,8 +217,11 @@ class PlaygroundState:
             raise InputError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         values = {}
         for key, value in query.items():
-            if isinstance(value, list) and key not in ("features", "layers"):
-                value = value[-1] if value else ""
+            if isinstance(value, list):  # parse_qs lists; "a,b" or ["a", "b"] for lists
+                if key in ("features", "layers"):
+                    value = ",".join(str(v) for v in value)
+                else:
+                    value = value[-1] if value else ""
             values[key] = value
         return cls(**values)
 
