@@ -334,9 +334,19 @@ def page(browser, server):
         context.close()
 
 
+def _until(page, expression, timeout=30_000):
+    """Poll a JavaScript expression until it is true (Playwright's wait_for_function would
+    evaluate it with eval, which the page's Content-Security-Policy forbids)."""
+    end = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
 def _open(page, query=""):
     page.goto(page.base + query)
-    page.wait_for_function("window.playground && window.playground.frames > 0")
+    _until(page, "window.playground && window.playground.frames > 0")
 
 
 def _number(page, testid):
@@ -354,7 +364,7 @@ def test_page_loads_and_play_trains(page):
     loss0, heat0 = _number(page, "test-loss"), page.get_by_test_id("heatmap").evaluate(
         "c => c.toDataURL()")
     page.get_by_test_id("play").click()
-    page.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent)"
+    _until(page, "Number(document.querySelector('[data-testid=epoch]').textContent)"
                            " >= 150", timeout=60_000)
     page.get_by_test_id("play").click()
     assert _number(page, "test-loss") < 0.7 * loss0
@@ -362,10 +372,10 @@ def test_page_loads_and_play_trains(page):
     assert page.get_by_test_id("heatmap").evaluate("c => c.toDataURL()") != heat0
     epoch = int(page.get_by_test_id("epoch").text_content())
     page.get_by_test_id("step").click()
-    page.wait_for_function(f"document.querySelector('[data-testid=epoch]').textContent"
+    _until(page, f"document.querySelector('[data-testid=epoch]').textContent"
                            f" === '{epoch + 1}'")
     page.get_by_test_id("reset").click()
-    page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '0'")
+    _until(page, "document.querySelector('[data-testid=epoch]').textContent === '0'")
     assert page.console_errors == []
 
 
@@ -375,21 +385,21 @@ def test_switching_dataset_activation_and_layers(page):
     page.get_by_test_id("dataset").select_option("xor")
     page.wait_for_selector("body[data-dataset=xor]")
     page.get_by_test_id("activation").select_option("relu")
-    page.wait_for_function("location.search.includes('activation=relu')")
+    _until(page, "location.search.includes('activation=relu')")
     page.get_by_test_id("add-layer").click()
-    page.wait_for_function("location.search.includes('layers=4%2C2%2C2')")
+    _until(page, "location.search.includes('layers=4%2C2%2C2')")
     assert page.locator(".column").count() == 1 + 3 + 1
     page.get_by_test_id("layers").fill("8,8,8,8,8,8")
     page.get_by_test_id("layers").dispatch_event("change")
-    page.wait_for_function("document.querySelectorAll('.column').length === 8")
+    _until(page, "document.querySelectorAll('.column').length === 8")
     page.get_by_test_id("dataset").select_option("spiral3")
     page.wait_for_selector("body[data-dataset=spiral3]")
     page.get_by_test_id("feature-x1sq").click()
-    page.wait_for_function("location.search.includes('features=x1%2Cx2%2Cx1sq')")
+    _until(page, "location.search.includes('features=x1%2Cx2%2Cx1sq')")
     q = _query(page)
     assert (q["dataset"], q["activation"], q["layers"]) == ("spiral3", "relu", "8,8,8,8,8,8")
     page.get_by_test_id("play").click()
-    page.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent)"
+    _until(page, "Number(document.querySelector('[data-testid=epoch]').textContent)"
                            " >= 5")
     page.get_by_test_id("play").click()
     assert page.console_errors == []
@@ -424,13 +434,13 @@ def test_url_round_trips_the_state(page):
     assert page.get_by_test_id("layers").input_value() == "6,5"
     assert "off" not in page.get_by_test_id("feature-sinx1").get_attribute("class")
     page.get_by_test_id("step").click()
-    page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '1'")
+    _until(page, "document.querySelector('[data-testid=epoch]').textContent === '1'")
     loss = page.get_by_test_id("train-loss").text_content()
     page.reload()
-    page.wait_for_function("window.playground && window.playground.frames > 0")
+    _until(page, "window.playground && window.playground.frames > 0")
     assert _query(page) == q
     page.get_by_test_id("step").click()
-    page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '1'")
+    _until(page, "document.querySelector('[data-testid=epoch]').textContent === '1'")
     assert page.get_by_test_id("train-loss").text_content() == loss  # same seed, same run
     assert page.console_errors == []
 
@@ -439,10 +449,10 @@ def test_url_round_trips_the_state(page):
 def test_downloaded_model_predicts_like_the_page(page, tmp_path):
     _open(page, "?dataset=gauss&features=x1,x2,x1x2&layers=3&seed=2")
     page.get_by_test_id("play").click()
-    page.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent)"
+    _until(page, "Number(document.querySelector('[data-testid=epoch]').textContent)"
                            " >= 20")
     page.get_by_test_id("play").click()
-    page.wait_for_function("!window.playground.playing")
+    _until(page, "!window.playground.playing")
     with page.expect_download() as download:
         page.get_by_test_id("download").click()
     path = tmp_path / "model.npz"
@@ -462,7 +472,7 @@ def test_downloaded_model_predicts_like_the_page(page, tmp_path):
 def test_updates_arrive_fast_enough(page):
     _open(page, "?layers=8,8,8,8,8,8")
     page.get_by_test_id("play").click()
-    page.wait_for_function("window.playground.frames > 30")
+    _until(page, "window.playground.frames > 30")
     n0, t0 = page.evaluate("window.playground.frames"), time.monotonic()
     time.sleep(2.0)
     rate = (page.evaluate("window.playground.frames") - n0) / (time.monotonic() - t0)
