@@ -478,3 +478,32 @@ def test_updates_arrive_fast_enough(page):
     rate = (page.evaluate("window.playground.frames") - n0) / (time.monotonic() - t0)
     page.get_by_test_id("play").click()
     assert rate > 10  # 60 on an idle machine (docs/playground.md); shared CI cores are slower
+
+
+def test_the_command_serves_until_interrupted():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "deltaprop", "playground", "--no-browser",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("deltaprop playground: http://127.0.0.1:")
+        url = urlsplit(line.split()[2])
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            conn.request("GET", "/api/options")
+            resp = conn.getresponse()
+            assert resp.status == 200 and "activation" in json.loads(resp.read())["choices"]
+        finally:
+            conn.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

@@ -32,6 +32,7 @@ error is a JSON message (never a traceback) and never stops a session.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -80,6 +81,24 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _finite_json(payload: Any) -> bytes:
+    """JSON text of ``payload`` with NaN and infinities as null (JSON has neither)."""
+    try:
+        return json.dumps(payload, allow_nan=False).encode()
+    except ValueError:
+        return json.dumps(_clean(payload), allow_nan=False).encode()
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _static(name: str) -> bytes:
@@ -166,8 +185,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, payload: Any, status: int = 200,
                    headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, allow_nan=False).encode()
-        self._send(body, "application/json", status, headers)
+        self._send(_finite_json(payload), "application/json", status, headers)
 
     def _query(self) -> dict[str, list[str]]:
         return parse_qs(urlsplit(self.path).query, max_num_fields=64)
@@ -175,9 +193,9 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def _check(self, heavy: bool = False) -> None:
         """Host/Origin policy and rate limits; raises HttpError."""
         if not self.server.policy.host_ok(self.headers.get("Host")):
-            raise HttpError(403, "this server answers only requests addressed to itself "
-                                 f"(Host {self.server.policy.port} on localhost); "
-                                 "the Host header names another site")
+            raise HttpError(403, "the Host header names another site; this server answers "
+                                 "only requests addressed to itself (localhost:"
+                                 f"{self.server.policy.port})")
         if not self.server.policy.origin_ok(self.headers.get("Origin")):
             raise HttpError(403, "requests from other sites are refused (Origin header)")
         client = self.client_address[0]
@@ -235,8 +253,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
                 raise HttpError(404, f"no such page: {path[:100]}")
             handler(self)
         except HttpError as exc:
+            self.close_connection = True  # the request's body may be left unread
             self._send_json({"error": str(exc)}, exc.status)
         except DeltapropError as exc:
+            self.close_connection = True
             self._send_json({"error": str(exc)}, 400)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
@@ -312,7 +332,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         while current():
             start = time.monotonic()
             if session.playing:
-                session.train(session.state.speed)
+                session.train(session.state.speed, while_playing=True)
             messages = []
             with session.lock:
                 if session.layout_version != layout_seen:
@@ -322,8 +342,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
                     messages.append(session.frame())
                     frame_seen = session.frame_version
             if messages:
-                data = b"".join(b"data: " + json.dumps(m, allow_nan=False).encode() + b"\n\n"
-                                for m in messages)
+                data = b"".join(b"data: " + _finite_json(m) + b"\n\n" for m in messages)
                 self.wfile.write(data)
                 self.wfile.flush()
                 last_write = time.monotonic()

@@ -148,18 +148,22 @@ class Session:
 
     # -- training --------------------------------------------------------------------------
     def set_playing(self, playing: bool) -> None:
+        self.playing = bool(playing) and self.error is None  # seen between two epochs
         with self.lock:
             self.playing = bool(playing) and self.error is None
             self.frame_version += 1
             self.changed.notify_all()
 
-    def train(self, epochs: int = 1) -> None:
-        """Run ``epochs`` epochs; a deltaprop error pauses the run and is reported."""
+    def train(self, epochs: int = 1, while_playing: bool = False) -> None:
+        """Run ``epochs`` epochs (``while_playing``: stop early when paused); a deltaprop
+        error pauses the run and is reported."""
         with self.lock:
             if self.error is not None:
                 return
             try:
                 for _ in range(epochs):
+                    if while_playing and not self.playing:
+                        break
                     history = self.trainer.partial_fit(self.X_train, self.Y_train)
                     logs = history.epochs[-1]
                     self.grad_norms = [_finite(v) for v in logs.get("grad_norms", [])]
@@ -283,7 +287,7 @@ class Session:
         n = h.shape[1]
         if np.isfinite(lo) and np.isfinite(hi):
             return np.full(n, (lo + hi) / 2), np.full(n, (hi - lo) / 2)
-        half = np.abs(h).max(axis=0)
+        half = np.nan_to_num(np.abs(h).max(axis=0), nan=1.0, posinf=1.0)
         return np.zeros(n), np.where(half > 1e-9, half, 1.0)
 
     def _output_map(self, out: np.ndarray) -> dict[str, Any]:
