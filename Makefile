@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DELTAPROP_DATA ?= $(abspath ../shared/data)
 export DELTAPROP_DATA
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ $(BIN)/activate: pyproject.toml
 demo: $(BIN)/activate
 	$(BIN)/deltaprop train
 
-test: $(BIN)/activate
+# The playground's browser tests drive the system's Chromium (Playwright cannot download one
+# here); installed when missing and running as root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium; fi
+
+test: $(BIN)/activate chromium
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

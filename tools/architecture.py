@@ -8,11 +8,11 @@ pyproject.toml, as boxes from top to bottom, and every import between packages t
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections import Counter
 from pathlib import Path
 
 import grimp
+import tomllib
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -70,7 +70,8 @@ def draw(out: Path) -> Path:
         ax.add_patch(FancyArrowPatch((x0, y0 - 0.05 * drop), (x1, y1 + 0.05 * drop),
                                      arrowstyle="-|>", mutation_scale=9,
                                      lw=0.4 + 0.15 * min(count, 10), color="#3a6ea5",
-                                     alpha=0.5, connectionstyle=f"arc3,rad={-(0.35 + 0.02 * drop)}"))
+                                     alpha=0.5,
+                                     connectionstyle=f"arc3,rad={-(0.35 + 0.02 * drop)}"))
     ax.text(0.5, -0.35, "arrows: imports between packages (width ~ number of imports); every "
             "arrow points down", ha="left", fontsize=8, color="#555555")
     out.parent.mkdir(parents=True, exist_ok=True)

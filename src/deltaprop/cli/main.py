@@ -189,9 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from deltaprop.cli.explain import add_cli as add_explain
     from deltaprop.cli.plot import add_cli as add_plot
+    from deltaprop.playground import add_cli as add_playground
 
     add_explain(sub)
     add_plot(sub)
+    add_playground(sub)
     return p
 
 

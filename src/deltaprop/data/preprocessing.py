@@ -18,6 +18,7 @@ import numpy as np
 
 from deltaprop.checks import State, check_array
 from deltaprop.checks import require_fitted as _require_fitted
+from deltaprop.data.features import FeatureMap
 from deltaprop.data.target_scaling import TargetScaler
 from deltaprop.data.whitening import PCAWhitener
 from deltaprop.errors import InputError
@@ -255,7 +256,7 @@ class Preprocessor:
 
 
 _TYPES: dict[str, Any] = {c.__name__: c for c in (OneHotEncoder, Standardizer, PCAWhitener,
-                                                   TargetScaler, Preprocessor)}
+                                                   TargetScaler, Preprocessor, FeatureMap)}
 
 
 def transformer_from_state(config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
