@@ -23,7 +23,8 @@ CORES = os.cpu_count() or 1
 # -- frameworks ------------------------------------------------------------------------------
 class Deltaprop:
     """deltaprop as users run it: ``Trainer.partial_fit`` (what ``deltaprop.train``, the CLI and
-    the estimators use), one call per epoch; it takes its fast path (deltaprop.training.fastpath)
+    the estimators use), one call per epoch; its compiled mode
+    (deltaprop.training.compiled)
     itself."""
 
     name = "deltaprop"

@@ -154,8 +154,8 @@ def test_l2_alone_shrinks_weights_by_one_minus_eta_lambda(fast):
     tr = Trainer(net, l2=lam, learning_rate=eta, batch_size="full", verbose=0)
     tr.fast = fast
     h = tr.fit(X, Y, epochs=1)
-    assert (tr._fast is not None) == fast
-    # The reference loop's data gradient is exactly 0; the fused kernels of the fast path
+    assert tr.compiled_mode == fast
+    # The reference loop's data gradient is exactly 0; the fused kernels of the compiled mode
     # leave roundoff of ~1e-19 in it.
     atol = 1e-16 if fast else 0
     for p, p0, info in zip(net.parameters(), w0, net.parameter_info(), strict=True):
@@ -425,7 +425,7 @@ def test_regularization_helpers_directly():
     {"optimizer": "sgd", "l1": 1e-3, "l2": 1e-3},
 ])
 def test_trainer_fast_path_matches_reference_loop(bs, activation, out, dtype, options):
-    """Trainer on the fast path (FastLoop) and on the reference loop: same weights, same
+    """Trainer with its compiled steps and on the readable engine: same weights, same
     History keys and values (to float tolerance), on the same seed."""
     rng = np.random.default_rng(0)
     X = rng.random((90, 6))
@@ -438,7 +438,7 @@ def test_trainer_fast_path_matches_reference_loop(bs, activation, out, dtype, op
         tr = Trainer(net, learning_rate=0.02, batch_size=bs, seed=3, verbose=0, **options)
         tr.fast = fast
         hist = tr.fit(X, Y, epochs=3, validation_split=0.2)
-        assert (tr._fast is not None) == fast
+        assert tr.compiled_mode == fast
         runs.append((net, hist))
     tol = 1e-9 if dtype == "float64" else 1e-4
     (fnet, fh), (rnet, rh) = runs
@@ -460,12 +460,12 @@ def test_trainer_fast_path_is_deterministic_and_skipped_for_clipping():
         tr = Trainer(net, optimizer="momentum", learning_rate=0.1, batch_size=1, seed=5,
                      verbose=0)
         tr.fit(X, Y, epochs=2)
-        assert tr._fast is not None
+        assert tr.compiled_mode
         weights.append(np.concatenate([p.ravel() for p in net.parameters()]))
     assert np.array_equal(weights[0], weights[1])
     tr = Trainer(dp.mlp([4, 6, 2], seed=0), clip_value=1.0, batch_size=8, seed=5, verbose=0)
     tr.fit(X, Y, epochs=1)
-    assert tr._fast is None
+    assert tr.compiled_mode  # clipping runs on the compiled step too
 
 
 @pytest.mark.parametrize("fast", [True, False])

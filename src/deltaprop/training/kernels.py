@@ -1,4 +1,5 @@
-"""numba kernels of :class:`deltaprop.training.fastpath.FastLoop`.
+"""numba kernels of the Trainer's compiled steps (:mod:`deltaprop.training.compiled`) and the
+compiled forms of the optimizers' rules (``Optimizer._fused``).
 
 Imported only when numba is installed. :func:`online_epoch` runs one epoch of online SGD in one
 call; :func:`bias_activate`, :func:`output_batch` and :func:`derivative_inplace` fuse the
@@ -23,8 +24,6 @@ import numba
 import numpy as np
 from numba.typed import List
 
-from deltaprop.training.optimizers import Momentum
-
 # Reassociation (vectorized sums) and fused multiply-add, but no "no NaN / no inf" assumption:
 # the divergence check below must see a non-finite loss.
 _FASTMATH = {"reassoc", "contract", "nsz"}
@@ -45,15 +44,14 @@ class KernelState:
         self.norms = np.zeros(len(layers))
         self._zeros = [(np.zeros_like(lay.W), np.zeros_like(lay.b)) for lay in layers]
 
-    def sync_velocity(self, optimizer, params) -> None:
-        """Point the kernel at the live weights and at the optimizer's (flat) velocity views."""
+    def sync_velocity(self, velocity: list[np.ndarray] | None) -> None:
+        """Point the kernel at the live weights and at the optimizer's velocity arrays
+        ([W1, b1, W2, b2, ...]; None for plain gradient descent)."""
         layers = self.layers
         self.Ws = List([lay.W for lay in layers])
         self.Bs = List([lay.b for lay in layers])
-        if isinstance(optimizer, Momentum):
-            optimizer.prepare(params, [g for lay in layers for g in lay.grads()])
-            v = [optimizer.slot("velocity", i) for i in range(len(params))]
-            self.VWs, self.VBs = List(v[0::2]), List(v[1::2])
+        if velocity is not None:
+            self.VWs, self.VBs = List(velocity[0::2]), List(velocity[1::2])
         else:  # plain gradient descent is momentum with μ = 0 and a velocity it never reuses
             self.VWs = List([z[0] for z in self._zeros])
             self.VBs = List([z[1] for z in self._zeros])
@@ -297,37 +295,3 @@ def adam_update(p, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps_t, lr_t):
         m[i] = mi
         s[i] = si
         p[i] = p[i] - (mi / (math.sqrt(si) + eps_t)) * lr_t
-
-
-def flat_ready(optimizer, params, grads) -> bool:
-    """True when :func:`flat_step` can update ``params`` for ``optimizer``: its state is flat
-    (one buffer for all parameters, one for all gradients, one learning rate) and its rule is one
-    of the kernels above. Allocates the optimizer's state on first use, as its ``step`` would."""
-    from deltaprop.training.optimizers import Adam, GradientDescent, Momentum
-
-    if type(optimizer) not in (Momentum, GradientDescent, Adam):
-        return False
-    return optimizer.is_flat(params, grads)
-
-
-def flat_step(optimizer) -> None:
-    """One step of ``optimizer`` over its flat buffers (after :func:`flat_ready` said yes)."""
-    from deltaprop.training.optimizers import Adam, Momentum
-
-    p, g = optimizer.flat_arrays()
-    dt = p.dtype.type
-    kind = type(optimizer)
-    optimizer.t += 1
-    lr = optimizer.learning_rate
-    if kind is Momentum:
-        momentum_update(p, g, optimizer.slot("velocity"), dt(lr), dt(optimizer.mu),
-                        optimizer.nesterov)
-    elif kind is Adam:
-        b1, b2 = optimizer.beta_1, optimizer.beta_2
-        corr2 = math.sqrt(1.0 - b2**optimizer.t)
-        lr_t = lr * corr2 / (1.0 - b1**optimizer.t)
-        adam_update(p, g, optimizer.slot("m"), optimizer.slot("s"), dt(b1),
-                    dt(1.0 - b1), dt(b2), dt(1.0 - b2), dt(optimizer.epsilon * corr2), dt(lr_t))
-    else:
-        sgd_update(p, g, dt(lr))
-

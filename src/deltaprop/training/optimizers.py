@@ -20,6 +20,7 @@ that its state (velocities, moments, step count) travels in checkpoints without 
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -33,6 +34,16 @@ from deltaprop.errors import InputError
 
 __all__ = ["Optimizer", "GradientDescent", "Momentum", "Adam", "get_optimizer",
            "learning_rate_multipliers", "build_optimizer"]
+
+
+@functools.lru_cache(maxsize=1)
+def _kernels() -> Any:
+    """deltaprop.training.kernels where numba is installed, else None (imported once)."""
+    try:
+        from deltaprop.training import kernels
+    except ImportError:
+        return None
+    return kernels
 
 
 def learning_rate_multipliers(
@@ -98,8 +109,11 @@ class Optimizer(ABC):
 
     Notes
     -----
-    Subclasses implement :meth:`_update`. State arrays and scratch buffers are allocated on the
-    first :meth:`step`, once, so the hot path allocates nothing.
+    Subclasses implement :meth:`_update`, the rule in NumPy ufuncs. State arrays and scratch
+    buffers are allocated on the first :meth:`step`, once, so the hot path allocates nothing.
+    Where the parameters tile one flat buffer and numba is installed, a step runs the rule's
+    compiled form, :meth:`_fused`, written beside :meth:`_update` and bit-identical to it
+    (tests/test_optimizers.py); ``fused = False`` keeps the ufuncs.
     """
 
     name = "base"
@@ -116,6 +130,8 @@ class Optimizer(ABC):
         self._flat: tuple[np.ndarray, np.ndarray] | None = None
         self._flat_slots: dict[str, np.ndarray] = {}
         self._flat_buf: np.ndarray | None = None
+        #: Run the compiled form of the rule over the flat buffer where available.
+        self.fused = True
 
     # -- hot path -----------------------------------------------------------------------
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
@@ -128,7 +144,12 @@ class Optimizer(ABC):
         """
         self.t += 1
         if self.is_flat(params, grads):
-            self._update(None, self._flat[0], self._flat[1], self.learning_rate)
+            p, g = self._flat
+            kernels = _kernels() if self.fused else None
+            if kernels is not None:
+                self._fused(kernels, p, g, p.dtype.type)
+            else:
+                self._update(None, p, g, self.learning_rate)
             return
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             lr = self.learning_rate if self.multipliers is None else (
@@ -147,6 +168,18 @@ class Optimizer(ABC):
     def flat_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(flat parameters, flat gradients) the state was laid out over, or None."""
         return self._flat
+
+    def state_arrays(self) -> list[np.ndarray]:
+        """Every array of the optimizer's state (velocities, moments): one flat buffer per
+        slot where the state is flat, else one array per parameter and slot."""
+        if self._flat_slots:
+            return list(self._flat_slots.values())
+        return [a for slot in self._slots.values() for a in slot]
+
+    def _fused(self, kernels: Any, p: np.ndarray, g: np.ndarray, dt: type) -> None:
+        """The compiled form of :meth:`_update` over the flat buffers (``dt``: their dtype's
+        scalar type). A rule without one is applied by :meth:`_update`."""
+        self._update(None, p, g, self.learning_rate)
 
     @abstractmethod
     def _update(self, i: int | None, p: np.ndarray, g: np.ndarray, lr: float) -> None:
@@ -251,6 +284,9 @@ class GradientDescent(Optimizer):
         np.multiply(g, lr, out=buf)
         np.subtract(p, buf, out=p)
 
+    def _fused(self, kernels, p, g, dt):
+        kernels.sgd_update(p, g, dt(self.learning_rate))
+
 
 class Momentum(GradientDescent):
     """Momentum method: v <- mu v - eta grad E; w <- w + v (002 §6, velocity starts at 0).
@@ -300,6 +336,10 @@ class Momentum(GradientDescent):
             np.add(p, buf, out=p)
         else:
             np.add(p, v, out=p)               # w = w + v
+
+    def _fused(self, kernels, p, g, dt):
+        kernels.momentum_update(p, g, self.slot("velocity"), dt(self.learning_rate),
+                                dt(self.mu), self.nesterov)
 
 
 class Adam(Optimizer):
@@ -358,6 +398,13 @@ class Adam(Optimizer):
         np.divide(m, buf, out=buf)
         np.multiply(buf, lr_t, out=buf)
         np.subtract(p, buf, out=p)
+
+    def _fused(self, kernels, p, g, dt):
+        b1, b2 = self.beta_1, self.beta_2
+        corr2 = math.sqrt(1.0 - b2**self.t)
+        lr_t = self.learning_rate * corr2 / (1.0 - b1**self.t)
+        kernels.adam_update(p, g, self.slot("m"), self.slot("s"), dt(b1), dt(1.0 - b1), dt(b2),
+                            dt(1.0 - b2), dt(self.epsilon * corr2), dt(lr_t))
 
 
 _BY_NAME: dict[str, type[Optimizer]] = {

@@ -41,7 +41,8 @@ from deltaprop.training.callbacks import (
     ProgressBar,
 )
 from deltaprop.training.checkpoint import ModelCheckpoint, read_checkpoint, restore_checkpoint
-from deltaprop.training.fastpath import FastLoop, supports
+from deltaprop.training.compiled import CompiledSteps, compiled_support
+from deltaprop.training.denormals import FLUSH_EVERY, DenormalGuard, flush_subnormals
 from deltaprop.training.metrics import classification_rule, evaluate, n_correct, r2_score
 from deltaprop.training.optimizers import (
     Adam,
@@ -55,6 +56,7 @@ from deltaprop.training.regularization import (
     apply_max_norm,
     clip_by_norm,
     clip_by_value,
+    layer_gradient_slices,
     layer_squared_norms,
     penalty,
 )
@@ -200,11 +202,22 @@ class Trainer:
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.callbacks: list[Callback] = []
         self.val_indices: np.ndarray | None = None
-        self._fast = None  # the FastLoop of the fast path (see _fast_loop)
+        self._compiled: CompiledSteps | None = None  # the step's compiled mode, when it applies
         #: False runs every epoch on the reference steps (the readable engine), which the fast
         #: steps are tested against.
         self.fast = True
+        #: How subnormal numbers are kept out of training (:mod:`deltaprop.training.denormals`):
+        #: "auto" (flush-to-zero flags where available, else flushing the state), "ftz",
+        #: "flush" or "off".
+        self.denormals = "auto"
+        self._guard: DenormalGuard | None = None
         self._gather = BatchGather()  # the reference loop's reused batch buffers
+
+    @property
+    def compiled_mode(self) -> bool:
+        """True when the run's steps use their compiled form (:mod:`deltaprop.training.compiled`:
+        numba installed, ``fast`` on, and a network it supports)."""
+        return self._compiled is not None
 
     # -- data --------------------------------------------------------------------------------
     def _check_data(self, X: Any, Y: Any, sample_weight: Any, name: str = "") -> tuple:
@@ -261,6 +274,13 @@ class Trainer:
         self._softmax_like, self._threshold = classification_rule(net)
         self._batch_cbs = [cb for cb in self.callbacks
                            if type(cb).on_batch_end is not Callback.on_batch_end]
+        self._grad_slices = layer_gradient_slices(self._grads, self._layer_pos)
+        self.optimizer.fused = self.fast
+        compiled = self._compiled
+        if not self.fast or compiled_support(net) is not None:
+            self._compiled = None
+        elif compiled is None or compiled.network is not net:
+            self._compiled = CompiledSteps(net)
 
     # -- public API ----------------------------------------------------------------------
     def fit(self, X: Any, Y: Any, *, epochs: int = 100, validation_data: tuple | None = None,
@@ -327,7 +347,7 @@ class Trainer:
         try:
             # Overflow shows up as a non-finite loss or gradient, which _diverge reports with
             # the epoch and batch; numpy's own warnings would only repeat it less helpfully.
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"), self._denormal_guard():
                 while self.epoch < self.epochs and not self.stop_training:
                     self._epoch(X, Y, sw, validation_data)
         except BaseException:
@@ -360,7 +380,7 @@ class Trainer:
                 cb.on_train_begin(self)
         self.epochs = self.epoch + 1
         self.stop_training = False
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), self._denormal_guard():
             self._epoch(X, Y, sw, None)
         return self.history
 
@@ -378,15 +398,10 @@ class Trainer:
             probabilities = hard_probabilities(net, X, Y, sw)
         order, size = epoch_order(n, self.batch_size, self.rng, shuffle=self.shuffle,
                                   probabilities=probabilities)
-        fast = self._fast_loop(sw)
-        if fast is not None:
-            res = fast.run(X, Y, order, size, on_diverge=lambda b, what: self._diverge(epoch, b,
-                                                                                       what))
-            loss_sum, weight_sum, n_steps = res["loss_sum"], float(n), res["steps"]
-            hits, norms, sse = res["hits"], res["norms"], res["sse"]
-        else:
-            loss_sum, weight_sum, hits, sse, norms, n_steps = self._reference_steps(
-                epoch, X, Y, sw, order, size)
+        loss_sum, weight_sum, hits, sse, norms, n_steps = self._steps(epoch, X, Y, sw, order,
+                                                                      size)
+        if self._guard.flushes:
+            self._flush_state()
         if not net.is_classifier and order is not None:
             Y = Y[order]  # R² over the pairs the epoch visited (online picks repeat some)
         reg = penalty(self._params, self._is_weight, self.l1, self.l2)
@@ -407,13 +422,19 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
 
-    def _reference_steps(self, epoch: int, X, Y, sw, order, size) -> tuple:
-        """One epoch on the readable engine with every option on: the steps the fast path is
-        tested against. A step: forward (dropout from the trainer's generator) -> loss ->
-        :meth:`~deltaprop.engine.network.Network.backward` -> penalties and clipping ->
-        optimizer step -> max-norm. Returns (loss sum, weight sum, correct count, sse per
-        output, summed per-layer gradient norms, number of steps)."""
+    def _steps(self, epoch: int, X, Y, sw, order, size) -> tuple:
+        """The epoch's steps, every option on: the one training loop (000 §9.2, 002 §4-6).
+
+        A step: gather the batch -> augment -> forward (dropout from the trainer's generator)
+        -> loss -> backward (:meth:`~deltaprop.engine.network.Network.backward`, or its compiled
+        form :meth:`~deltaprop.training.compiled.CompiledSteps.forward_backward`) -> penalties,
+        divergence check, clipping -> optimizer step -> max-norm. Returns (loss sum, weight
+        sum, correct count, sse per output, summed per-layer gradient norms, number of steps).
+        """
         net, rng, n = self.network, self.rng, len(X)
+        compiled = self._compiled if sw is None else None
+        if compiled is not None and self._online_kernel_applies(order, size):
+            return self._online_epoch(epoch, X, Y, order)
         loss_sum, weight_sum, hits = 0.0, 0.0, 0
         sse = np.zeros(net.n_outputs)
         norms = np.zeros(self._n_layers)
@@ -426,32 +447,61 @@ class Trainer:
                 Xb, Yb, swb = self._gather(X, Y, sw, order[start:start + size])
             if self.augment is not None:
                 Xb = np.asarray(self.augment(Xb, rng), dtype=net.dtype)
-            out = net.forward(Xb, training=True, rng=rng, check=False)
-            loss = net.loss_value(Yb, swb, check=False)
-            if not math.isfinite(loss):
-                self._diverge(epoch, b, f"the loss is {loss}")
-            net.backward(Yb, swb, check=False)
+            if compiled is not None:
+                batch_loss, correct = compiled.forward_backward(
+                    Xb, Yb, self._softmax_like, self._threshold, sse)
+                loss = batch_loss / len(Xb)
+                if not math.isfinite(loss):
+                    self._diverge(epoch, b, f"the loss is {loss}")
+            else:
+                out = net.forward(Xb, training=True, rng=rng, check=False)
+                loss = net.loss_value(Yb, swb, check=False)
+                if not math.isfinite(loss):
+                    self._diverge(epoch, b, f"the loss is {loss}")
+                net.backward(Yb, swb, check=False)
+                if net.is_classifier:
+                    correct = n_correct(out, Yb, self._softmax_like, self._threshold)
+                else:
+                    correct = 0
+                    sse += ((out - Yb) ** 2).sum(axis=0)
             layer_sq = self._regularize_and_clip(epoch, b)
             self.optimizer.step(self._params, self._grads)
             if self.max_norm is not None:
                 apply_max_norm(self._params, self._is_weight, self.max_norm)
+            if self._guard.flushes and (b + 1) % FLUSH_EVERY == 0:
+                self._flush_state()
             w = len(Xb) if swb is None else float(swb.sum())
             loss_sum, weight_sum, n_steps = loss_sum + loss * w, weight_sum + w, n_steps + 1
             norms += np.sqrt(layer_sq)
-            if net.is_classifier:
-                hits += n_correct(out, Yb, self._softmax_like, self._threshold)
-            else:
-                sse += ((out - Yb) ** 2).sum(axis=0)
+            hits += correct
             for cb in self._batch_cbs:
                 cb.on_batch_end(self, b, {"batch": b, "size": len(Xb), "loss": loss})
         return loss_sum, weight_sum, hits, sse, norms, n_steps
+
+    def _online_kernel_applies(self, order, size) -> bool:
+        """Online SGD whose steps have nothing beyond the plain update: the whole epoch can run
+        in one compiled call (:meth:`CompiledSteps.online_epoch`)."""
+        return (size == 1 and order is not None
+                and CompiledSteps.online_optimizer(self.optimizer)
+                and not (self.l1 or self.l2) and self.clip_value is None
+                and self.clip_norm is None and self.max_norm is None and self.augment is None
+                and not self._batch_cbs)
+
+    def _online_epoch(self, epoch: int, X, Y, order) -> tuple:
+        sse = np.zeros(self.network.n_outputs)
+        loss_sum, hits, norms, bad = self._compiled.online_epoch(
+            X, Y, order, self.optimizer, self._softmax_like, self._threshold, sse)
+        if bad >= 0:
+            self._diverge(epoch, bad, "the loss or gradient is not finite")
+        return loss_sum, float(len(order)), hits, sse, norms, len(order)
 
     def _regularize_and_clip(self, epoch: int, batch: int) -> np.ndarray:
         """Penalty gradients (002 §6), divergence check, clipping (000 §9.3.3); returns the
         per-layer squared norms of the gradient of E' before clipping."""
         add_penalty_gradients(self._params, self._grads, self._is_weight, self.l1, self.l2,
                               self._reg_buf)
-        layer_sq = layer_squared_norms(self._grads, self._layer_pos, np.zeros(self._n_layers))
+        layer_sq = layer_squared_norms(self._grads, self._layer_pos, np.zeros(self._n_layers),
+                                       self._grad_slices)
         total = float(np.sqrt(layer_sq.sum()))
         if not math.isfinite(total):
             self._diverge(epoch, batch, "the gradient is not finite")
@@ -460,20 +510,6 @@ class Trainer:
         if self.clip_norm is not None:
             clip_by_norm(self._grads, self.clip_norm, total)
         return layer_sq
-
-    def _fast_loop(self, sw):
-        """The FastLoop that runs this epoch, or None when an option it lacks is active."""
-        if (not self.fast or sw is not None or self._batch_cbs
-                or self.clip_value is not None or self.clip_norm is not None
-                or self.max_norm is not None or self.augment is not None
-                or supports(self.network, self.optimizer) is not None):
-            return None
-        loop = self._fast
-        if loop is None or loop.optimizer is not self.optimizer:
-            loop = self._fast = FastLoop(self.network, self.optimizer, seed=self.rng)
-        loop.rng = self.rng
-        loop.l1, loop.l2 = self.l1, self.l2
-        return loop
 
     def _build_callbacks(self, early_stopping: Any, patience: int, tol: Any, grad_tol: Any,
                          has_validation: bool) -> list[Callback]:
@@ -494,6 +530,16 @@ class Trainer:
         if self.checkpoint_path is not None:
             cbs.append(ModelCheckpoint(self.checkpoint_path, self.checkpoint_every))
         return cbs
+
+    def _denormal_guard(self) -> DenormalGuard:
+        self._guard = DenormalGuard(self.denormals)
+        return self._guard
+
+    def _flush_state(self) -> None:
+        """Zero the subnormal entries of the parameters and the optimizer state (where the
+        flush-to-zero flags are not available, :mod:`deltaprop.training.denormals`)."""
+        flush_subnormals(self._params)
+        flush_subnormals(self.optimizer.state_arrays())
 
     def _diverge(self, epoch: int, batch: int, what: str) -> None:
         if not all(np.isfinite(p).all() for p in self._params):
