@@ -23,9 +23,8 @@ CORES = os.cpu_count() or 1
 # -- frameworks ------------------------------------------------------------------------------
 class Deltaprop:
     """deltaprop as users run it: ``Trainer.partial_fit`` (what ``deltaprop.train``, the CLI and
-    the estimators use), one call per epoch; its compiled mode
-    (deltaprop.training.compiled)
-    itself."""
+    the estimators use), one call per epoch, with its compiled mode
+    (deltaprop.training.compiled) on."""
 
     name = "deltaprop"
 
