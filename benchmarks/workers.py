@@ -92,6 +92,105 @@ class Torch:
             return self.model(self.torch.from_numpy(X)).argmax(dim=1).numpy()
 
 
+class TorchSlices(Torch):
+    """PyTorch's fastest loop: the epoch's permutation applied once (one gather of the whole
+    set), then contiguous slices ``X[s:s + bs]`` as batches."""
+
+    name = "torch_slices"
+
+    def epoch(self, X, y, Y, bs):
+        torch = self.torch
+        if self._data is None or self._data[0] is not X:
+            self._data = (X, torch.from_numpy(X), torch.from_numpy(y))
+        _, Xt, yt = self._data
+        perm = torch.randperm(len(X), generator=self.gen)
+        Xs, ys = Xt[perm], yt[perm]
+        model, opt, loss_fn = self.model, self.opt, self.loss
+        for s in range(0, len(X), bs):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xs[s:s + bs]), ys[s:s + bs])
+            loss.backward()
+            opt.step()
+
+
+class DeltapropRecipe:
+    """deltaprop on the regularised recipe (common.RECIPE): dropout, max-norm, momentum."""
+
+    name = "deltaprop"
+
+    def __init__(self, seed=0):
+        from deltaprop.training.trainer import Trainer
+
+        r = common.RECIPE
+        self.net = common.recipe_network(seed)
+        self.trainer = Trainer(self.net, optimizer="momentum", momentum=r["momentum"],
+                               learning_rate=r["learning_rate"], batch_size=r["batch_size"],
+                               max_norm=r["max_norm"], verbose=0, seed=seed)
+
+    def epoch(self, X, y, Y, bs):
+        self.trainer.partial_fit(X, Y)
+
+    def predict(self, X):
+        return self.net.predict(X)
+
+
+class TorchRecipe:
+    """PyTorch on the regularised recipe: nn.Dropout layers and torch.renorm max-norm after
+    each step, same initial weights; contiguous slices of the epoch's permutation."""
+
+    name = "torch"
+
+    def __init__(self, seed=0):
+        import torch
+
+        torch.set_num_threads(CORES)
+        torch.manual_seed(seed)
+        self.torch = torch
+        r = common.RECIPE
+        net = common.recipe_network(seed)
+        mods = [torch.nn.Dropout(r["input_dropout"])]
+        dense = net.trainable_layers
+        self.linears = []
+        for k, layer in enumerate(dense):
+            lin = torch.nn.Linear(layer.n_in, layer.n_out)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(layer.W))
+                lin.bias.copy_(torch.from_numpy(layer.b))
+            mods.append(lin)
+            self.linears.append(lin)
+            if k < len(dense) - 1:
+                mods += [torch.nn.ReLU(), torch.nn.Dropout(r["hidden_dropout"])]
+        self.model = torch.nn.Sequential(*mods)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=r["learning_rate"],
+                                   momentum=r["momentum"])
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.gen = torch.Generator().manual_seed(seed)
+        self.max_norm = r["max_norm"]
+        self._data = None
+
+    def epoch(self, X, y, Y, bs):
+        torch = self.torch
+        if self._data is None or self._data[0] is not X:
+            self._data = (X, torch.from_numpy(X), torch.from_numpy(y))
+        _, Xt, yt = self._data
+        self.model.train()
+        perm = torch.randperm(len(X), generator=self.gen)
+        Xs, ys = Xt[perm], yt[perm]
+        for s in range(0, len(X), bs):
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss(self.model(Xs[s:s + bs]), ys[s:s + bs])
+            loss.backward()
+            self.opt.step()
+            with torch.no_grad():  # each unit's incoming weights to norm <= c (rows of W)
+                for lin in self.linears:
+                    lin.weight.copy_(torch.renorm(lin.weight, 2, 0, self.max_norm))
+
+    def predict(self, X):
+        self.model.eval()
+        with self.torch.no_grad():
+            return self.model(self.torch.from_numpy(X)).argmax(dim=1).numpy()
+
+
 class Sklearn:
     """scikit-learn's MLPClassifier, solver="sgd", one partial_fit per epoch (its own init)."""
 
@@ -116,7 +215,8 @@ class Sklearn:
         return self.clf.predict(X)
 
 
-FRAMEWORKS = {c.name: c for c in (Deltaprop, Torch, Sklearn)}
+FRAMEWORKS = {c.name: c for c in (Deltaprop, Torch, TorchSlices, Sklearn)}
+RECIPE_FRAMEWORKS = {c.name: c for c in (DeltapropRecipe, TorchRecipe)}
 TUNES_BLAS = {"deltaprop", "sklearn"}  # numpy's BLAS: pick 1 or all cores
 
 
@@ -194,6 +294,33 @@ def accuracy(job) -> dict:
             "epochs": curve[-1]["epoch"], "peak_rss_mb": common.peak_rss_mb()}
 
 
+def recipe(job) -> dict:
+    """The regularised recipe: training samples/s at batch 128, then epochs until the test
+    accuracy reaches each target (or max_epochs), timed."""
+    X, y, Xt, yt = common.load_data(job["data"])
+    Y = common.one_hot(y)
+    model = RECIPE_FRAMEWORKS[job["framework"]]()
+    bs = common.RECIPE["batch_size"]
+    n = min(job["slice"], len(X))
+    with _limits(job.get("blas_threads", CORES)):
+        _timed_epoch(model, X[:n], y[:n], Y[:n], bs)  # warm-up
+        times = [_timed_epoch(model, X[:n], y[:n], Y[:n], bs) for _ in range(job["epochs"])]
+        model = RECIPE_FRAMEWORKS[job["framework"]]()  # time to accuracy from the start
+        curve, reached, elapsed = [], {}, 0.0
+        for epoch in range(1, job["max_epochs"] + 1):
+            elapsed += _timed_epoch(model, X, y, Y, bs)  # the test evaluation is not timed
+            acc = float(np.mean(model.predict(Xt) == yt))
+            curve.append({"epoch": epoch, "test_accuracy": acc, "time_s": elapsed})
+            for target in job["targets"]:
+                if acc >= target and str(target) not in reached:
+                    reached[str(target)] = {"epochs": epoch, "time_s": elapsed}
+            if len(reached) == len(job["targets"]):
+                break
+    return {"framework": model.name, "samples": n, "epoch_s": times,
+            "samples_per_s": n / float(np.median(times)), "curve": curve, "reached": reached,
+            "peak_rss_mb": common.peak_rss_mb()}
+
+
 def _gemms(arch, batch: int):
     """The GEMMs of one training step, as (A shape, B shape, transpose B?) like the engine."""
     shapes = []
@@ -255,6 +382,7 @@ def roofline(job) -> dict:
 
 if __name__ == "__main__":
     job = json.loads(sys.argv[1])
-    jobs = {"throughput": throughput, "accuracy": accuracy, "roofline": roofline}
+    jobs = {"throughput": throughput, "accuracy": accuracy, "roofline": roofline,
+            "recipe": recipe}
     result = jobs[job["kind"]](job)
     print(json.dumps(result))
