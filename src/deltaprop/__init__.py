@@ -8,7 +8,7 @@ import sys
 
 from deltaprop.engine import activations, init, losses
 from deltaprop.engine.gradcheck import gradcheck
-from deltaprop.engine.layers import Dense, Dropout, Maxout
+from deltaprop.engine.layers import BatchNorm, Dense, Dropout, GaussianNoise, Maxout
 from deltaprop.engine.network import Network, load, mlp
 from deltaprop.engine.perceptron import Perceptron
 from deltaprop.errors import (
@@ -70,6 +70,8 @@ __all__ = [
     "Dense",
     "Dropout",
     "Maxout",
+    "GaussianNoise",
+    "BatchNorm",
     "Network",
     "mlp",
     "gradcheck",

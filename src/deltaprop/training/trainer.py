@@ -462,10 +462,13 @@ class Trainer:
         return layer_sq
 
     def _fast_loop(self, sw):
-        """The FastLoop that runs this epoch, or None when an option it lacks is active."""
+        """The FastLoop that runs this epoch, or None when an option it lacks is active (a
+        loss with parameters, such as label smoothing, included)."""
+        loss = self.network.loss
         if (not self.fast or sw is not None or self._batch_cbs
                 or self.clip_value is not None or self.clip_norm is not None
                 or self.max_norm is not None or self.augment is not None
+                or loss.config() != {"name": loss.name}
                 or supports(self.network, self.optimizer) is not None):
             return None
         loop = self._fast
