@@ -163,6 +163,7 @@ class LearningRateScheduler(Callback):
     def on_train_begin(self, trainer: Any) -> None:
         if not trainer.resumed or self.schedule.initial is None:
             self.schedule.start(trainer.learning_rate)
+            self.schedule.horizon(trainer.epochs)
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
         trainer.optimizer.learning_rate = self.schedule.rate(epoch - 1)
