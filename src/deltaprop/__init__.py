@@ -21,7 +21,7 @@ from deltaprop.errors import (
 )
 from deltaprop.inspection import diagnostics, monitors
 from deltaprop.inspection.explain import explain
-from deltaprop.training import History, Trainer, train
+from deltaprop.training import History, Trainer, WeightAverage, train
 
 __version__ = "0.2.0"
 
@@ -83,6 +83,7 @@ __all__ = [
     "History",
     "Trainer",
     "train",
+    "WeightAverage",
     "DeltapropError",
     "DivergenceError",
     "InputError",
