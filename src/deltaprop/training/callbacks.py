@@ -77,7 +77,8 @@ class History:
         L1/L2 penalty), ``accuracy`` or ``r2`` (training), ``val_loss``/``val_accuracy``/
         ``val_r2`` (None without validation data), ``learning_rate``, ``time`` (wall seconds),
         ``grad_norm`` and ``grad_norms`` (Euclidean norm of the gradient, overall and per
-        trainable layer, averaged over the epoch's updates), plus keys callbacks add.
+        layer with parameters, BatchNorm included, averaged over the epoch's updates), plus
+        keys callbacks add.
     best_epoch : int or None
         Epoch with the best monitored value (early stopping), else with the lowest val_loss
         (or loss).
