@@ -84,7 +84,8 @@ class Trainer:
         1: online SGD with a random pair per step; B: mini-batches of a reshuffled epoch
         (clamped to N); "full": one full-batch gradient step per epoch.
     schedule : None, str or Schedule
-        See :mod:`deltaprop.training.schedules` ("step", "exponential", "inverse", "plateau").
+        See :mod:`deltaprop.training.schedules` ("step", "exponential", "inverse", "plateau",
+        "cosine", "linear").
     clip_value : float, optional
         Clip every gradient component to [-clip_value, clip_value] (000 §9.3.3).
     clip_norm : float, optional
