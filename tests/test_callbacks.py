@@ -21,7 +21,7 @@ from deltaprop.training.callbacks import (
 
 
 def fake_trainer(params):
-    net = SimpleNamespace(parameters=lambda: params)
+    net = SimpleNamespace(parameters=lambda: params, buffers=lambda: [])
     return SimpleNamespace(network=net, history=History(), stop_training=False,
                            stop_reason=None, resumed=False, epochs=5, epoch=0)
 
@@ -291,3 +291,20 @@ def test_weight_average_validates_with_the_average_and_starts_late():
         dp.WeightAverage(decay=1.0)
     with pytest.raises(RuntimeError, match="no average yet"):
         dp.WeightAverage().averaged_network()
+
+
+def test_early_stopping_restores_batch_norm_running_statistics_with_the_weights():
+    X, Y = blobs()
+    net = dp.mlp([2, 6, 2], batch_norm=True, seed=0)
+    es = EarlyStopping(monitor="val_loss", patience=100)
+    snapshots = {}
+
+    class Snap(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots[epoch] = [b.copy() for b in trainer.network.buffers()]
+
+    Trainer(net, batch_size=16, learning_rate=2.0, seed=0, verbose=0,
+            callbacks=[es, Snap()]).fit(X, Y, epochs=8, validation_data=(X[::3], Y[::3]))
+    assert len(es.best_weights) == len(net.parameters()) + len(net.buffers())
+    for b, s in zip(net.buffers(), snapshots[es.best_epoch], strict=True):
+        np.testing.assert_array_equal(b, s)
