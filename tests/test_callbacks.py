@@ -21,7 +21,7 @@ from deltaprop.training.callbacks import (
 
 
 def fake_trainer(params):
-    net = SimpleNamespace(parameters=lambda: params)
+    net = SimpleNamespace(parameters=lambda: params, buffers=lambda: [])
     return SimpleNamespace(network=net, history=History(), stop_training=False,
                            stop_reason=None, resumed=False, epochs=5, epoch=0)
 
@@ -233,3 +233,78 @@ def test_callback_protocol_order_added_keys_and_stop():
 def test_trainer_rejects_non_callbacks():
     with pytest.raises(InputError, match="Callback instances"):
         Trainer(dp.mlp([2, 2], seed=0), callbacks=[print])
+
+
+class _Recorder(Callback):
+    """The weights after every update (runs before WeightAverage in the callback list)."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_train_begin(self, trainer):
+        self.steps = [[p.copy() for p in trainer.network.parameters()]]
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.steps.append([p.copy() for p in trainer.network.parameters()])
+
+
+@pytest.mark.parametrize("decay", [0.9, 0.5, None])
+def test_weight_average_equals_a_hand_computed_average(decay):
+    """w̄_t = d_t w̄_{t−1} + (1 − d_t) w_t with d_t = min(d, (1 + t) / (10 + t)) from w̄_0 = w_0;
+    decay=None: the arithmetic mean of w_0 ... w_T (Polyak & Juditsky 1992)."""
+    X, Y = blobs()
+    net = dp.mlp([2, 6, 2], seed=0, dtype="float64")
+    rec, avg = _Recorder(), dp.WeightAverage(decay=decay)
+    Trainer(net, batch_size=16, learning_rate=0.5, seed=0, verbose=0,
+            callbacks=[rec, avg]).fit(X, Y, epochs=3)
+    assert avg.steps == len(rec.steps) - 1 == 12
+    expected = [w.copy() for w in rec.steps[0]]
+    for t, weights in enumerate(rec.steps[1:]):
+        d = 1.0 - 1.0 / (t + 2) if decay is None else min(decay, (1 + t) / (10 + t))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights, strict=True)]
+    if decay is None:
+        expected = [np.mean(ws, axis=0) for ws in zip(*rec.steps, strict=True)]
+    for e, p, a in zip(expected, net.parameters(), avg.averaged, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(p, a)  # swapped in at the end of training
+    trained = avg.averaged_network()
+    np.testing.assert_array_equal(trained.parameters()[0], avg.averaged[0])
+    assert not np.array_equal(rec.steps[-1][0], avg.averaged[0])
+
+
+def test_weight_average_validates_with_the_average_and_starts_late():
+    X, Y = blobs()
+    net = dp.mlp([2, 6, 2], seed=0, dtype="float64")
+    seen = []
+
+    class Spy(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            with avg.swapped(trainer.network):
+                seen.append((logs["val_loss"], trainer.network.evaluate(X[:10], Y[:10])))
+
+    avg = dp.WeightAverage(decay=0.8, start=2)
+    Trainer(net, batch_size=16, learning_rate=0.5, seed=0, verbose=0,
+            callbacks=[avg, Spy()]).fit(X, Y, epochs=4, validation_data=(X[:10], Y[:10]))
+    assert all(v == w for v, w in seen)  # val_loss came from the averaged weights
+    assert avg.steps == 8  # epochs 3 and 4 only
+    with pytest.raises(InputError, match="decay"):
+        dp.WeightAverage(decay=1.0)
+    with pytest.raises(RuntimeError, match="no average yet"):
+        dp.WeightAverage().averaged_network()
+
+
+def test_early_stopping_restores_batch_norm_running_statistics_with_the_weights():
+    X, Y = blobs()
+    net = dp.mlp([2, 6, 2], batch_norm=True, seed=0)
+    es = EarlyStopping(monitor="val_loss", patience=100)
+    snapshots = {}
+
+    class Snap(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots[epoch] = [b.copy() for b in trainer.network.buffers()]
+
+    Trainer(net, batch_size=16, learning_rate=2.0, seed=0, verbose=0,
+            callbacks=[es, Snap()]).fit(X, Y, epochs=8, validation_data=(X[::3], Y[::3]))
+    assert len(es.best_weights) == len(net.parameters()) + len(net.buffers())
+    for b, s in zip(net.buffers(), snapshots[es.best_epoch], strict=True):
+        np.testing.assert_array_equal(b, s)

@@ -200,6 +200,10 @@ OPTIONS = {
     "layer_rates": ({}, {"layer_learning_rates": "fan_in"}),
     "augment": ({}, {"augment": _augment}),
     "hard_sampling": ({}, {"sampling": "hard"}),
+    "gaussian_noise": ({"input_noise": 0.1, "hidden_noise": 0.05}, {}),
+    "batch_norm": ({"batch_norm": True}, {}),
+    "label_smoothing": ({"loss": "categorical_cross_entropy:label_smoothing=0.1"}, {}),
+    "weight_average": ({}, {"callbacks": "average"}),
 }
 
 
@@ -209,10 +213,14 @@ OPTIONS = {
 @pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
 def test_every_option_gives_the_same_run_fast_or_not(option, bs, kind):
     net_kw, tr_kw = OPTIONS[option]
+    if tr_kw.get("callbacks") == "average":  # a fresh callback for each run
+        tr_kw = {"callbacks": [dp.WeightAverage(decay=0.9)]}
     X, Y = _data()
     ref = dp.mlp([12, 10, 6, 3], seed=4, dtype="float64", **net_kw)
     fast = ref.copy()
     rlogs, _ = _run(ref, X, Y, bs, kind, fast=False, lr=0.01, **tr_kw)
+    if "callbacks" in tr_kw:
+        tr_kw = {"callbacks": [dp.WeightAverage(decay=0.9)]}
     flogs, _ = _run(fast, X, Y, bs, kind, fast=True, lr=0.01, **tr_kw)
     assert _max_diff(ref.parameters(), fast.parameters()) < 1e-9
     assert flogs[-1]["loss"] == pytest.approx(rlogs[-1]["loss"], rel=1e-9)

@@ -11,7 +11,7 @@ import pytest
 import deltaprop as dp
 from deltaprop.cli.explain import add_cli, run_cli
 from deltaprop.errors import InputError
-from deltaprop.inspection.explain import explain, grounded_example
+from deltaprop.inspection.explain import _vec, explain, grounded_example
 
 SECTIONS = ["Forward pass", "Backward pass", "Gradients", "Update (η = 1)", "New output"]
 
@@ -99,3 +99,24 @@ def test_explain_prints_maxout_units_and_dropout_layers():
     assert "(unit × piece)" in delta_line
     block = out[out.index(delta_line):].splitlines()[:3]
     assert all(len(row.split("=")[-1].split()) == 2 for row in block)
+
+
+def test_explain_prints_noise_and_batch_norm_layers():
+    bn = dp.BatchNorm(3)
+    net = dp.Network([dp.GaussianNoise(0.1), dp.Maxout(2, 3, pieces=2, rng=0), bn,
+                      dp.Dense(3, 2, activation="softmax", rng=1)], dtype="float64")
+    net.forward(np.random.default_rng(0).normal(size=(8, 2)), training=True)  # running stats
+    bn.gamma[...] = [1.5, 0.5, 2.0]
+    out = explain(net, [0.5, -1.0], [1, 0], lr=0.5)
+    assert "2 → noise σ=0.1 → 3 (maxout × 2 pieces) → batch norm → 2 (softmax)" in out
+    assert "noise σ=0.1 on h(0): the identity when predicting" in out
+    assert f"running mean μ = {_vec(bn.running_mean)}" in out
+    assert "γ = [1.500, 0.500, 2.000]" in out and "β = [0.000, 0.000, 0.000]" in out
+    copy = net.copy()
+    copy.forward(np.array([[0.5, -1.0]]))
+    assert f"x̂ = (h(1) − μ) / √(σ² + 1e-05) = {_vec(copy.layers[2].x_hat[0])}" in out
+    assert "batch norm between h(1) and x(1): multiplies the error by γ / √(σ² + ε)" in out
+    copy.backward(np.array([[1.0, 0.0]]))
+    assert f"∂L/∂γ = mean(∂L/∂h ⊙ x̂) = {_vec(copy.layers[2].dgamma)}" in out
+    new_gamma = copy.layers[2].gamma - 0.5 * copy.layers[2].dgamma
+    assert f"batch norm on h(1): γ = {_vec(new_gamma)}" in out  # updated like W and b

@@ -109,3 +109,66 @@ def test_gradcheck_detects_a_wrong_gradient():
     errors = dp.gradcheck(net, rng.normal(size=(4, 3)), np.eye(2)[[0, 1, 0, 1]])
     assert errors[0] > 1e-2
     assert errors[2] < TOL  # the output layer's gradient does not involve the broken derivative
+
+
+def _normalised_network(hidden, seed, noise=0.0):
+    """Dense → BatchNorm (→ GaussianNoise) per hidden layer, BatchNorm on the inputs too."""
+    rng = np.random.default_rng(seed)
+    built = [dp.BatchNorm(N_IN)]
+    n_in = N_IN
+    for _ in range(2):
+        if hidden == "maxout":
+            built.append(dp.Maxout(n_in, WIDTH, pieces=2, rng=rng))
+        else:
+            built.append(dp.Dense(n_in, WIDTH, activation=hidden, init="xavier_normal", rng=rng))
+        built.append(dp.BatchNorm(WIDTH, momentum=0.5))
+        if noise:
+            built.append(dp.GaussianNoise(noise))
+        n_in = WIDTH
+    built.append(dp.Dense(n_in, N_OUT, activation="softmax", init="xavier_normal", rng=rng))
+    net = dp.Network(built, dtype="float64")
+    for layer in built:  # γ, β away from 1, 0 so that bugs in their gradients show
+        if isinstance(layer, dp.BatchNorm):
+            layer.gamma[...] = rng.uniform(0.5, 1.5, layer.gamma.shape)
+            layer.beta[...] = rng.normal(0.0, 0.5, layer.beta.shape)
+    return net
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_gradcheck_through_batch_norm_with_batch_statistics(hidden):
+    """Training mode: the gradient flows through the batch mean and variance (Ioffe & Szegedy
+    2015, §3), for γ, β and every layer below."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(2.0, 3.0, size=(BATCH, N_IN))
+    Y = np.eye(N_OUT)[rng.integers(0, N_OUT, BATCH)]
+    net = _normalised_network(hidden, seed=1)
+    errors = dp.gradcheck(net, X, Y)
+    assert max(errors) < TOL, errors
+    weights = rng.uniform(0.1, 2.0, BATCH)
+    assert max(dp.gradcheck(net, X, Y, sample_weight=weights)) < TOL
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "maxout"])
+def test_gradcheck_with_fixed_gaussian_noise(hidden):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(BATCH, N_IN))
+    Y = np.eye(N_OUT)[rng.integers(0, N_OUT, BATCH)]
+    net = _normalised_network(hidden, seed=3, noise=0.3)
+    net = dp.Network([dp.GaussianNoise(0.5), *net.layers], dtype="float64")
+    errors = dp.gradcheck(net, X, Y, seed=4)
+    assert max(errors) < TOL, errors
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+@pytest.mark.parametrize("out", ["softmax", "logistic"])
+def test_gradcheck_with_label_smoothing(smoothing, out):
+    """Fused (softmax: δ = ŷ − ỹ) and general path (logistic outputs) with smoothed targets."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(BATCH, N_IN))
+    Y = np.eye(N_OUT)[rng.integers(0, N_OUT, BATCH)]
+    net = _network("tanh", out, f"categorical_cross_entropy:label_smoothing={smoothing}", 3,
+                   False, 6)
+    assert net.loss.label_smoothing == smoothing
+    assert net.fused == (out == "softmax")
+    errors = dp.gradcheck(net, X, Y)
+    assert max(errors) < TOL, errors

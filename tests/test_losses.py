@@ -85,3 +85,50 @@ def test_target_validation_and_lookup():
         losses.get("cce").validate_targets(np.array([[1.0, 0.0], [1.0, 1.0]]))
     with pytest.raises(InputError, match="unknown loss 'hinge'"):
         losses.get("hinge")
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.1, 0.5])
+def test_label_smoothing_fused_delta_equals_general_path(eps):
+    """Szegedy et al. 2016: t̃ = (1 − ε) t + ε/K, and the fused delta becomes ŷ − t̃."""
+    loss = losses.get(f"categorical_cross_entropy:label_smoothing={eps}")
+    assert loss.label_smoothing == eps
+    phi = activations.get("softmax")
+    y = _targets("categorical_cross_entropy", k=4)
+    a = RNG.normal(size=y.shape)
+    h = phi.value(a)
+    smoothed = (1 - eps) * y + eps / 4
+    np.testing.assert_allclose(loss.smooth(y).sum(axis=1), 1.0)
+    general = phi.backprop(a, h, loss.gradient(h, y))
+    np.testing.assert_allclose(loss.delta_from_logits(a, h, y), general, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss.delta_from_logits(a, h, y), h - smoothed)
+    np.testing.assert_allclose(loss.per_sample_from_logits(a, y), loss.per_sample(h, y),
+                               rtol=1e-10)
+    np.testing.assert_allclose(loss.per_sample(h, y), -(smoothed * np.log(h)).sum(axis=1))
+    plain = losses.get("categorical_cross_entropy")
+    np.testing.assert_allclose(loss.per_sample(h, y), plain.per_sample(h, smoothed))
+
+
+def test_label_smoothing_specs_config_and_errors():
+    for spec in ("cce:label_smoothing=0.1", {"name": "categorical_cross_entropy",
+                                             "label_smoothing": 0.1}):
+        loss = losses.get(spec)
+        assert loss.config() == {"name": "categorical_cross_entropy", "label_smoothing": 0.1}
+        assert losses.get(loss.config()).label_smoothing == 0.1
+    assert losses.get("cce", label_smoothing=0.2).label_smoothing == 0.2
+    assert losses.get("cce").config() == {"name": "categorical_cross_entropy"}  # as before
+    assert repr(losses.get("cce:label_smoothing=0.1")) == (
+        "CategoricalCrossEntropy(label_smoothing=0.1)")
+    with pytest.raises(InputError, match="label_smoothing"):
+        losses.get("cce:label_smoothing=1.0")
+    with pytest.raises(InputError, match="does not take parameters"):
+        losses.get("bce:label_smoothing=0.1")
+    with pytest.raises(InputError, match="together with a Loss instance"):
+        losses.get(losses.get("cce"), label_smoothing=0.1)
+
+
+def test_label_smoothing_survives_save_and_load(tmp_path):
+    import deltaprop as dp
+
+    net = dp.mlp([3, 4, 3], loss="categorical_cross_entropy:label_smoothing=0.1", seed=0)
+    net.save(tmp_path / "m.dpz")
+    assert dp.load(tmp_path / "m.dpz").loss.label_smoothing == 0.1

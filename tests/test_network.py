@@ -272,3 +272,97 @@ def test_copy_and_summary():
         np.testing.assert_allclose(a, b)
         assert a is not b
     assert "parameters: 26" in net.summary()
+
+
+def test_gaussian_noise_in_training_only():
+    net = dp.mlp([3, 4, 2], input_noise=0.5, hidden_noise=0.2, seed=0, dtype="float64")
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "GaussianNoise", "Dense", "GaussianNoise", "Dense"]
+    assert net.layers[0].n_in == 3 and net.layers[2].n_in == 4
+    X = np.zeros((2000, 3))
+    net.forward(X, training=True, rng=np.random.default_rng(0))
+    noise = net.layers[0].noise
+    assert noise.dtype == np.float64 and abs(noise.std() - 0.5) < 0.02 and abs(noise.mean()) < 0.02
+    np.testing.assert_array_equal(net.layers[1].h_in, noise)
+    np.testing.assert_array_equal(net.forward(X), net.forward(X))  # the identity at prediction
+    assert net.layers[0].noise is None
+    a = net.forward(X[:5], training=True, rng=np.random.default_rng(1))
+    b = net.forward(X[:5], training=True, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)  # the draws come from the generator it is given
+    net.backward(np.eye(2)[[0, 1, 0, 1, 0]])
+    assert net.layers[0].backward(np.ones((5, 3))).tolist() == np.ones((5, 3)).tolist()
+    with pytest.raises(InputError, match="noise std"):
+        dp.GaussianNoise(-1.0)
+    with pytest.raises(InputError, match="needs a random generator"):
+        dp.GaussianNoise(0.1, n=3).forward(np.zeros((2, 3)), training=True)
+
+
+def test_batch_norm_training_and_prediction_statistics():
+    bn = dp.BatchNorm(2, momentum=0.5)
+    X = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]])
+    y = bn.forward(X, training=True)
+    mean, var = X.mean(axis=0), X.var(axis=0)
+    np.testing.assert_allclose(y, (X - mean) / np.sqrt(var + 1e-5))
+    np.testing.assert_allclose(bn.running_mean, 0.5 * mean)  # m μ_r + (1 − m) μ from μ_r = 0
+    np.testing.assert_allclose(bn.running_var, 0.5 + 0.5 * var * 3 / 2)  # unbiased estimate
+    bn.gamma[...] = [2.0, 3.0]
+    bn.beta[...] = [1.0, -1.0]
+    pred = bn.forward(X)  # prediction: the running statistics, a fixed affine map
+    np.testing.assert_allclose(
+        pred, (X - bn.running_mean) / np.sqrt(bn.running_var + 1e-5) * bn.gamma + bn.beta)
+    np.testing.assert_array_equal(bn.forward(X[:1], training=True), pred[:1])  # one row
+    with pytest.raises(InputError, match="momentum"):
+        dp.BatchNorm(2, momentum=1.0)
+    with pytest.raises(InputError, match="built for 3 units, but the layer below gives 4"):
+        dp.Network([dp.Dense(2, 4, rng=0), dp.BatchNorm(3), dp.Dense(4, 2, "softmax", rng=0)])
+
+
+def test_batch_norm_backward_at_prediction_matches_finite_differences():
+    """With the running statistics the layer is affine: ∂L/∂x = γ/√(σ²_r + ε) ∂L/∂y."""
+    rng = np.random.default_rng(0)
+    bn = dp.BatchNorm(3)
+    net = dp.Network([dp.Dense(2, 3, "tanh", rng=0), bn, dp.Dense(3, 2, "softmax", rng=1)],
+                     dtype="float64")
+    bn.running_mean[...] = rng.normal(size=3)
+    bn.running_var[...] = rng.uniform(0.5, 2.0, 3)
+    bn.gamma[...], bn.beta[...] = rng.normal(size=3), rng.normal(size=3)
+    X, Y = rng.normal(size=(4, 2)), np.eye(2)[[0, 1, 1, 0]]
+    net.forward(X)
+    net.backward(Y)
+    analytic = [g.copy() for g in net.gradients()]
+    for p, g in zip(net.parameters(), analytic, strict=True):
+        flat = p.reshape(-1)
+        num = np.empty(flat.size)
+        for i in range(flat.size):
+            keep = flat[i]
+            flat[i] = keep + 1e-6
+            up = net.evaluate(X, Y)
+            flat[i] = keep - 1e-6
+            down = net.evaluate(X, Y)
+            flat[i] = keep
+            num[i] = (up - down) / 2e-6
+        np.testing.assert_allclose(g.reshape(-1), num, rtol=1e-6, atol=1e-9)
+
+
+def test_batch_norm_parameters_kinds_save_and_load(tmp_path):
+    net = dp.mlp([3, 5, 4, 2], batch_norm=True, dropout=0.1, activation="maxout", seed=0)
+    kinds = [(i.layer_index, i.kind, i.fan_in) for i in net.parameter_info()]
+    assert kinds == [(0, "W", 3), (0, "b", 3), (1, "gamma", 1), (1, "beta", 1),
+                     (3, "W", 5), (3, "b", 5), (4, "gamma", 1), (4, "beta", 1),
+                     (6, "W", 4), (6, "b", 4)]
+    assert [p.shape for p in net.parameters()] == [p.shape for p in net.gradients()]
+    assert net.parameters()[2] is net.layers[1].gamma and net.layers[1].gamma.dtype == np.float32
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    for _ in range(3):
+        net.forward(X, training=True)
+    net.layers[1].gamma[...] = 1.5
+    net.save(tmp_path / "bn.model")
+    loaded = dp.load(tmp_path / "bn.model")
+    for a, b in zip(net.parameters() + net.buffers(), loaded.parameters() + loaded.buffers(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(net.buffers()) == 4 and not np.array_equal(net.buffers()[0], 0)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+    clone = net.copy(dtype="float64")
+    assert clone.layers[1].running_var.dtype == np.float64
+    assert "BatchNorm 5" in net.summary()

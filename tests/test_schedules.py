@@ -8,8 +8,10 @@ import pytest
 from deltaprop.errors import InputError
 from deltaprop.training.schedules import (
     Constant,
+    CosineDecay,
     ExponentialDecay,
     InverseScaling,
+    LinearDecay,
     ReduceOnPlateau,
     Schedule,
     StepDecay,
@@ -84,8 +86,8 @@ def test_get_schedule_names_and_errors():
     assert isinstance(get_schedule("reduce_on_plateau"), ReduceOnPlateau)
     s = StepDecay()
     assert get_schedule(s) is s
-    with pytest.raises(InputError, match="unknown schedule 'cosine'; known: constant"):
-        get_schedule("cosine")
+    with pytest.raises(InputError, match="unknown schedule 'cyclic'; known: constant"):
+        get_schedule("cyclic")
     with pytest.raises(InputError, match="bad options"):
         get_schedule("step", gamma=0.5)
     with pytest.raises(InputError, match="every must be an integer >= 1"):
@@ -96,3 +98,53 @@ def test_get_schedule_names_and_errors():
         ReduceOnPlateau(factor=1.0)
     with pytest.raises(InputError, match="start"):
         StepDecay().rate(0)
+
+
+def test_cosine_decay_with_warmup_by_hand():
+    """Goyal et al. 2017 warm-up, then Loshchilov & Hutter 2017's cosine to min_rate."""
+    s = started(CosineDecay(total=10, warmup=3, min_rate=0.01), 0.5)
+    rates = [s.rate(t) for t in range(12)]
+    assert rates[:3] == pytest.approx([0.125, 0.25, 0.375])  # eta_0 (t + 1) / (warmup + 1)
+    for t in range(3, 10):
+        assert rates[t] == pytest.approx(
+            0.01 + 0.49 * 0.5 * (1 + math.cos(math.pi * (t - 3) / 7)))
+    assert rates[3] == 0.5 and rates[10] == rates[11] == pytest.approx(0.01)
+    assert all(a >= b for a, b in zip(rates[3:], rates[4:], strict=False))
+
+
+def test_linear_decay_with_warmup_by_hand():
+    s = started(LinearDecay(total=6, warmup=2), 0.3)
+    assert [s.rate(t) for t in range(8)] == pytest.approx(
+        [0.1, 0.2, 0.3, 0.225, 0.15, 0.075, 0.0, 0.0])
+    assert started(LinearDecay(total=4), 1.0).rate(0) == 1.0  # no warm-up
+
+
+@pytest.mark.parametrize("name, cls", [("cosine", CosineDecay), ("linear", LinearDecay),
+                                       ("cosine_decay", CosineDecay),
+                                       ("linear_decay", LinearDecay)])
+def test_decays_are_registered_and_round_trip(name, cls):
+    s = get_schedule(name, warmup=2, min_rate=0.001)
+    assert isinstance(s, cls)
+    s.start(0.1)
+    s.horizon(20)  # the trainer's epochs, since total was not given
+    assert s.total == 20
+    s.horizon(50)  # only once
+    assert s.total == 20
+    config, arrays = s.get_state()
+    clone = Schedule.from_state(json.loads(json.dumps(config)), arrays)
+    assert type(clone) is cls
+    assert [clone.rate(t) for t in range(25)] == [s.rate(t) for t in range(25)]
+    assert repr(clone) == f"{cls.__name__}(total=20, warmup=2, min_rate=0.001)"
+
+
+def test_decay_errors():
+    with pytest.raises(InputError, match="warmup"):
+        CosineDecay(total=5, warmup=5)
+    with pytest.raises(InputError, match="total"):
+        LinearDecay(total=0)
+    with pytest.raises(InputError, match="min_rate"):
+        CosineDecay(total=5, min_rate=-1)
+    s = started(CosineDecay(warmup=1))
+    assert s.rate(0) == pytest.approx(0.05)  # the warm-up needs no total
+    with pytest.raises(InputError, match="needs total="):
+        s.rate(1)

@@ -330,7 +330,7 @@ def test_log_lines_without_a_terminal_and_silence_with_verbose_0(capsys):
     ({"batch_size": 0}, "batch_size must be an integer >= 1 or 'full', got 0"),
     ({"learning_rate": -0.1}, "learning_rate must be a number >= 0"),
     ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
-    ({"schedule": "cosine"}, "unknown schedule 'cosine'"),
+    ({"schedule": "cyclic"}, "unknown schedule 'cyclic'"),
     ({"momentum": 1.0}, r"momentum must be a number in \[0, 1\)"),
     ({"clip_value": 0}, "clip_value must be a number > 0"),
     ({"sampling": "greedy"}, "sampling must be 'uniform' or 'hard'"),

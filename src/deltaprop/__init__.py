@@ -8,7 +8,7 @@ import sys
 
 from deltaprop.engine import activations, init, losses
 from deltaprop.engine.gradcheck import gradcheck
-from deltaprop.engine.layers import Dense, Dropout, Maxout
+from deltaprop.engine.layers import BatchNorm, Dense, Dropout, GaussianNoise, Maxout
 from deltaprop.engine.network import Network, load, mlp
 from deltaprop.engine.perceptron import Perceptron
 from deltaprop.errors import (
@@ -21,7 +21,7 @@ from deltaprop.errors import (
 )
 from deltaprop.inspection import diagnostics, monitors
 from deltaprop.inspection.explain import explain
-from deltaprop.training import History, Trainer, train
+from deltaprop.training import History, Trainer, WeightAverage, train
 
 __version__ = "0.2.0"
 
@@ -70,6 +70,8 @@ __all__ = [
     "Dense",
     "Dropout",
     "Maxout",
+    "GaussianNoise",
+    "BatchNorm",
     "Network",
     "mlp",
     "gradcheck",
@@ -81,6 +83,7 @@ __all__ = [
     "History",
     "Trainer",
     "train",
+    "WeightAverage",
     "DeltapropError",
     "DivergenceError",
     "InputError",

@@ -12,7 +12,8 @@ import numpy as np
 def flatten_network(net) -> None:
     """Lay all parameters of ``net`` out in one contiguous buffer, and all gradients in another.
 
-    Every ``W``, ``b``, ``dW``, ``db`` becomes a view of its flat buffer, in the order of
+    Every ``W``, ``b``, ``dW``, ``db`` (and every other layer parameter named in
+    ``layer.param_attrs``, e.g. BatchNorm's γ, β) becomes a view of its flat buffer, in the order of
     ``net.parameters()`` (``net._flat_params``, ``net._flat_grads``), so an optimizer can update
     all of them with a few ufunc calls over one array (see :func:`flat_view`) instead of a few
     per array.
@@ -21,8 +22,9 @@ def flatten_network(net) -> None:
         arrays = net.gradients() if grads else net.parameters()
         flat = np.empty(sum(a.size for a in arrays), dtype=net.dtype)
         pos = 0
-        for layer in net.trainable_layers:
-            for name in (("dW", "db") if grads else ("W", "b")):
+        for layer in net.layers:
+            for pair in layer.param_attrs:
+                name = pair[1] if grads else pair[0]
                 old = getattr(layer, name)
                 if old is None:
                     continue

@@ -4,7 +4,9 @@ Each parameter θ is perturbed by ±ε and ±2ε and the five-point central diff
 [−L(θ+2ε) + 8L(θ+ε) − 8L(θ−ε) + L(θ−2ε)] / 12ε (truncation error O(ε⁴), so ε can be large
 enough that floating-point roundoff stays far below the tolerance) is compared with the
 analytic ∂L/∂θ of :meth:`Network.backward` (000 Eq. 6a-6b). The check runs on a float64 copy
-of the network; dropout masks are drawn once and held fixed.
+of the network in training mode; dropout masks and Gaussian noise are drawn once and held
+fixed, and BatchNorm layers normalise with the batch's statistics (their gradients flow through
+the batch mean and variance).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ Eq. 4 reads ``a = h_in @ W.T + b``. Its backward pass receives ∂L/∂h^{l+1}, 
 
 Index conventions: the network's layer *i* (0-based in Python) holds the notes' W^{i+1}, mapping
 h^{i+1} to a^{i+2} (000 numbers the input layer 1).
+
+Between the weighted layers sit layers that keep the width: :class:`Dropout` and
+:class:`GaussianNoise` (002 §6, regularisers active only in training) and :class:`BatchNorm`
+(Ioffe & Szegedy 2015), whose γ and β are parameters like W and b.
 """
 
 from __future__ import annotations
@@ -20,16 +24,25 @@ from deltaprop.engine import activations
 from deltaprop.engine import init as initializers
 from deltaprop.errors import InputError, NotDifferentiableError
 
-__all__ = ["Layer", "Dense", "Maxout", "Dropout"]
+__all__ = ["Layer", "Dense", "Maxout", "Dropout", "GaussianNoise", "BatchNorm"]
 
 
 class Layer:
-    """Common interface. ``index`` is set by the network and used in error messages."""
+    """Common interface. ``index`` is set by the network and used in error messages.
+
+    ``trainable`` marks the weighted layers (Dense, Maxout: W, b, a, h, δ of 000 Eq. 3-8); a
+    layer that keeps the width may still hold parameters (BatchNorm's γ, β): every layer's
+    :meth:`params` / :meth:`grads` are the network's, and :meth:`buffers` its other saved
+    state (running statistics).
+    """
 
     trainable = False
     index: int | None = None
     n_in: int
     n_out: int
+    #: (parameter attribute, gradient attribute) pairs, in :meth:`params` order: the network
+    #: lays them out in one flat buffer (:func:`deltaprop.engine.flat.flatten_network`).
+    param_attrs: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         where = f"layer {self.index}" if self.index is not None else "layer"
@@ -43,6 +56,19 @@ class Layer:
 
     def grads(self) -> list[np.ndarray]:
         return []
+
+    def param_kinds(self) -> list[tuple[str, int]]:
+        """(kind, fan-in) of each array of :meth:`params`: only kind "W" is a weight matrix
+        (L1/L2 penalties and max-norm act on it; biases, γ and β are left alone)."""
+        return []
+
+    def buffers(self) -> list[np.ndarray]:
+        """State that is saved with the parameters but not trained (running statistics)."""
+        return []
+
+    def set_size(self, n: int) -> None:
+        """Take the width ``n`` of the layer below (layers that keep the width)."""
+        self.n_in = self.n_out = n
 
 
 class Dense(Layer):
@@ -82,6 +108,7 @@ class Dense(Layer):
     """
 
     trainable = True
+    param_attrs = (("W", "dW"), ("b", "db"))
 
     def __init__(self, n_in: int, n_out: int, activation="relu", init=None, bias: bool = True,
                  rng: int | np.random.Generator | None = None):
@@ -143,6 +170,9 @@ class Dense(Layer):
 
     def grads(self):
         return [self.dW] if self.b is None else [self.dW, self.db]
+
+    def param_kinds(self):
+        return [("W", self.n_in)] if self.b is None else [("W", self.n_in), ("b", self.n_in)]
 
     def _affine(self, h_in: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # 000 Eq. 4, one row per sample; W.T is a transposed view, so BLAS gets a flag, no copy.
@@ -296,6 +326,186 @@ class Dropout(Layer):
         return f"Dropout p={self.p}"
 
 
+class GaussianNoise(Layer):
+    """Additive Gaussian noise (002 §6: "add random noise" to expand the training data; on a
+    hidden layer, noise on the hidden representation): in training h = h_in + n with
+    n ~ N(0, std²) drawn from the trainer's generator, the identity at prediction time.
+
+    Like :class:`Dropout` it keeps the width (``n`` is taken from the layer below) and
+    ``frozen = True`` reuses the last draw (gradient checks). Its backward pass hands the error
+    through unchanged: ∂(h_in + n)/∂h_in = I.
+
+    Parameters
+    ----------
+    std : float
+        Standard deviation σ of the noise (0: the identity).
+    n : int, optional
+        Width; set by the network.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> noise = dp.GaussianNoise(0.1)
+    >>> x = np.zeros((2, 3))
+    >>> noisy = noise.forward(x, training=True, rng=np.random.default_rng(0))
+    >>> noise.forward(x) is x, bool(noisy.std() > 0)
+    (True, True)
+    """
+
+    def __init__(self, std: float = 0.1, n: int | None = None):
+        self.std = check_number("noise std", std, low=0.0)
+        self.n_in = self.n_out = n
+        self.noise = None
+        self.frozen = False
+
+    def forward(self, h_in, training=False, rng=None):
+        """h_in + N(0, std²) noise in training (from ``rng``), h_in itself at prediction."""
+        if not training or self.std == 0.0:
+            self.noise = None
+            return h_in
+        if not (self.frozen and self.noise is not None and self.noise.shape == h_in.shape):
+            if rng is None:
+                raise InputError(f"{self.describe()} needs a random generator in training mode")
+            self.noise = rng.standard_normal(h_in.shape, dtype=h_in.dtype)
+            self.noise *= h_in.dtype.type(self.std)
+        return h_in + self.noise
+
+    def backward(self, grad_h, need_input_grad=True):
+        return grad_h
+
+    def config(self):
+        return {"type": "GaussianNoise", "std": self.std, "n": self.n_in}
+
+    def __repr__(self):
+        return f"GaussianNoise std={self.std:g}"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation (Ioffe & Szegedy 2015, Algorithm 1): y = γ x̂ + β with
+    x̂ = (x − μ) / √(σ² + ε), per unit.
+
+    In training μ and σ² are the batch's mean and (biased) variance, and the running averages
+    μ_r ← m μ_r + (1 − m) μ, σ²_r ← m σ²_r + (1 − m) σ² N/(N − 1) (the paper's unbiased
+    estimate, §3.1) are updated; at prediction time (and for a training batch of one row,
+    e.g. a short last batch, which has no spread) x̂ uses μ_r and σ²_r, so the layer is a fixed
+    affine map. γ (init 1) and β (init 0) are trained like W and b (kinds "gamma" and "beta":
+    no weight penalty, no max-norm).
+
+    The backward pass differentiates the mean loss through the batch statistics (the paper's
+    §3 chain rule): with g = ∂L/∂y per sample and ĝ = γ g,
+    ∂L/∂x = (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)) / √(σ² + ε),
+    ∂L/∂γ = mean(g ⊙ x̂), ∂L/∂β = mean(g) (batch means, as 000 Eq. 6a-6b's dW and db).
+
+    Parameters
+    ----------
+    n : int, optional
+        Units (the width of the layer below; set by the network when None).
+    momentum : float, default 0.9
+        m in [0, 1) of the running averages.
+    eps : float, default 1e-5
+        ε > 0 in the square root.
+
+    Attributes
+    ----------
+    gamma, beta : ndarray of shape (n,)
+        Scale and shift; ``dgamma``, ``dbeta`` their gradients after the backward pass.
+    running_mean, running_var : ndarray of shape (n,)
+        The statistics used at prediction time (saved with the model and in checkpoints).
+    x_hat, h : ndarray
+        The last forward pass's normalised input x̂ and output y.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> bn = dp.BatchNorm(2)
+    >>> y = bn.forward(np.array([[1.0, 10.0], [3.0, 30.0]]), training=True)
+    >>> np.round(y, 3)
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    """
+
+    param_attrs = (("gamma", "dgamma"), ("beta", "dbeta"))
+
+    def __init__(self, n: int | None = None, momentum: float = 0.9, eps: float = 1e-5):
+        self.momentum = check_number("batch norm momentum", momentum, low=0.0, high=1.0,
+                                     high_open=True)
+        self.eps = check_number("batch norm eps", eps, low=0.0, low_open=True)
+        self.n_in = self.n_out = None
+        self.gamma = self.beta = self.dgamma = self.dbeta = None
+        self.running_mean = self.running_var = None
+        self.h_in = self.x_hat = self.h = self._inv_std = None
+        self._batch_stats = False
+        if n is not None:
+            self.set_size(check_number("n", n, low=1, integer=True))
+
+    def set_size(self, n):
+        if self.n_in == n:
+            return
+        if self.n_in is not None:
+            raise InputError(f"{self.describe()} was built for {self.n_in} units, but the layer "
+                             f"below gives {n}")
+        self.n_in = self.n_out = n
+        self.gamma, self.beta = np.ones(n), np.zeros(n)
+        self.dgamma, self.dbeta = np.zeros(n), np.zeros(n)
+        self.running_mean, self.running_var = np.zeros(n), np.ones(n)
+
+    def astype(self, dtype):
+        for name in ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var"):
+            setattr(self, name, getattr(self, name).astype(dtype, copy=False))
+
+    def params(self):
+        return [self.gamma, self.beta]
+
+    def grads(self):
+        return [self.dgamma, self.dbeta]
+
+    def param_kinds(self):
+        return [("gamma", 1), ("beta", 1)]
+
+    def buffers(self):
+        return [self.running_mean, self.running_var]
+
+    def forward(self, h_in, training=False, rng=None):
+        """y = γ x̂ + β; batch statistics in training (updating the running ones), else the
+        running statistics."""
+        self.h_in = h_in
+        n = len(h_in)
+        self._batch_stats = training and n > 1
+        if self._batch_stats:
+            mean = h_in.mean(axis=0)
+            centred = h_in - mean
+            var = np.einsum("ij,ij->j", centred, centred) / n
+            m = self.momentum
+            self.running_mean *= m
+            self.running_mean += (1.0 - m) * mean
+            self.running_var *= m
+            self.running_var += ((1.0 - m) * n / (n - 1)) * var
+        else:
+            centred = h_in - self.running_mean
+            var = self.running_var
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.x_hat = centred * self._inv_std
+        self.h = self.x_hat * self.gamma + self.beta
+        return self.h
+
+    def backward(self, grad_h, need_input_grad=True):
+        """∂L/∂γ, ∂L/∂β (batch means) and ∂L/∂x through the statistics of the forward pass."""
+        np.mean(grad_h * self.x_hat, axis=0, out=self.dgamma)
+        np.mean(grad_h, axis=0, out=self.dbeta)
+        if not need_input_grad:
+            return None
+        g_hat = grad_h * self.gamma
+        if self._batch_stats:
+            g_hat = g_hat - g_hat.mean(axis=0) - self.x_hat * (g_hat * self.x_hat).mean(axis=0)
+        return g_hat * self._inv_std
+
+    def config(self):
+        return {"type": "BatchNorm", "n": self.n_in, "momentum": self.momentum, "eps": self.eps}
+
+    def __repr__(self):
+        return f"BatchNorm {self.n_in}" if self.n_in is not None else "BatchNorm"
+
+
 _MAX_WORKSPACES = 4
 
 
@@ -335,4 +545,8 @@ def from_config(cfg: dict) -> Layer:
                       bias=cfg["bias"])
     if kind == "Dropout":
         return Dropout(cfg["p"], n=cfg.get("n"))
+    if kind == "GaussianNoise":
+        return GaussianNoise(cfg["std"], n=cfg.get("n"))
+    if kind == "BatchNorm":
+        return BatchNorm(cfg.get("n"), momentum=cfg["momentum"], eps=cfg["eps"])
     raise InputError(f"unknown layer type {kind!r}")

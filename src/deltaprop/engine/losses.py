@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from deltaprop.checks import check_number, split_spec
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -161,20 +162,60 @@ class CategoricalCrossEntropy(Loss):
 
     From the logits: L = logsumexp(a)·Σ_k t_k − Σ_k t_k a_k. Targets are one-hot rows (000 Eq. 2)
     or, more generally, rows of probabilities summing to one.
+
+    Parameters
+    ----------
+    label_smoothing : float, default 0
+        ε in [0, 1): train against t̃ = (1 − ε) t + ε/K instead of t (Szegedy et al. 2016,
+        "Rethinking the Inception architecture", §7), so the fused delta is ŷ − t̃ and no
+        logit is pushed towards infinity. Metrics still use the given targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = get("categorical_cross_entropy:label_smoothing=0.1")
+    >>> loss.smooth(np.array([[0.0, 1.0]]))
+    array([[0.05, 0.95]])
     """
 
     name = "categorical_cross_entropy"
     canonical = "softmax"
     output_bounds = (0.0, 1.0)
 
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0,
+                                            high=1.0, high_open=True)
+
+    def smooth(self, y: np.ndarray) -> np.ndarray:
+        """t̃ = (1 − ε) t + ε/K (the targets themselves when ε = 0)."""
+        eps = self.label_smoothing
+        if eps == 0.0:
+            return y
+        return (1.0 - eps) * y + eps / y.shape[1]
+
     def per_sample(self, h, y):
-        return -(y * np.log(_clip_probabilities(h))).sum(axis=1)
+        return -(self.smooth(y) * np.log(_clip_probabilities(h))).sum(axis=1)
 
     def gradient(self, h, y):
-        return -y / _clip_probabilities(h)
+        return -self.smooth(y) / _clip_probabilities(h)
 
     def per_sample_from_logits(self, a, y):
+        y = self.smooth(y)
         return _log_sum_exp(a) * y.sum(axis=1) - np.einsum("nk,nk->n", y, a)
+
+    def delta_from_logits(self, a, h, y, out=None):
+        """δ^m = ŷ − t̃ (004 table, with the smoothed targets)."""
+        return np.subtract(h, self.smooth(y), out=out)
+
+    def config(self):
+        if self.label_smoothing == 0.0:
+            return {"name": self.name}
+        return {"name": self.name, "label_smoothing": self.label_smoothing}
+
+    def __repr__(self):
+        if self.label_smoothing == 0.0:
+            return "CategoricalCrossEntropy()"
+        return f"CategoricalCrossEntropy(label_smoothing={self.label_smoothing!r})"
 
     def validate_targets(self, y, where="Y"):
         _check_unit_interval(y, self.name, where)
@@ -216,15 +257,19 @@ def names() -> list[str]:
     return list(_REGISTRY)
 
 
-def get(spec: str | dict | Loss) -> Loss:
-    """Return the loss for a name (``"binary_cross_entropy"``, alias ``"bce"``) or instance."""
+def get(spec: str | dict | Loss, **params) -> Loss:
+    """Return the loss for a name (``"binary_cross_entropy"``, alias ``"bce"``), a spec with
+    parameters (``"categorical_cross_entropy:label_smoothing=0.1"``), a config dict or an
+    instance."""
     if isinstance(spec, Loss):
+        if params:
+            raise InputError("parameters cannot be given together with a Loss instance")
         return spec
-    if isinstance(spec, dict):
-        spec = spec.get("name", "")
-    if not isinstance(spec, str):
-        raise InputError(f"loss must be a name or a Loss, got {type(spec).__name__}")
+    spec, params = split_spec(spec, params, "loss", "a name, a dict or a Loss")
     key = _ALIASES.get(spec.lower(), spec.lower())
     if key not in _REGISTRY:
         raise InputError(f"unknown loss {spec!r}; choose one of {', '.join(_REGISTRY)}")
-    return _REGISTRY[key]()
+    try:
+        return _REGISTRY[key](**params)
+    except TypeError:
+        raise InputError(f"loss {key!r} does not take parameters {params}") from None

@@ -29,7 +29,7 @@ from deltaprop.checks import as_generator, check_array, check_sample_weight
 from deltaprop.engine import layers as layer_types
 from deltaprop.engine import losses
 from deltaprop.engine.flat import flatten_network
-from deltaprop.engine.layers import Dense, Dropout, Layer, Maxout
+from deltaprop.engine.layers import BatchNorm, Dense, Dropout, GaussianNoise, Layer, Maxout
 from deltaprop.errors import DeltapropError, InputError, ModelFileError, NotDifferentiableError
 from deltaprop.files.archive import load_archive, save_archive
 
@@ -44,7 +44,8 @@ _CANONICAL_LOSS = {
 
 
 class ParamInfo(NamedTuple):
-    """Where a parameter array lives: layer index, ``"W"`` or ``"b"``, and the layer's fan-in."""
+    """Where a parameter array lives: layer index, kind (``"W"``, ``"b"``, or BatchNorm's
+    ``"gamma"``, ``"beta"``; only ``"W"`` is penalised and max-normed) and the fan-in."""
 
     layer_index: int
     kind: str
@@ -57,14 +58,15 @@ class Network:
     Parameters
     ----------
     layers : list of Layer
-        ``Dense``, ``Maxout`` and ``Dropout`` layers; the last one must be ``Dense``. Consecutive
-        sizes must match.
+        ``Dense``, ``Maxout``, ``Dropout``, ``GaussianNoise`` and ``BatchNorm`` layers; the last
+        one must be ``Dense``. Consecutive sizes must match.
     loss : str or Loss, optional
         Defaults to the canonical loss of the output activation (004 table): squared error for
         identity, binary cross-entropy for logistic, categorical cross-entropy for softmax.
     dtype : {"float32", "float64"}, default "float32"
     seed : int or Generator, optional
-        Seeds the generator dropout uses when ``forward(training=True)`` gets no ``rng``.
+        Seeds the generator dropout and noise use when ``forward(training=True)`` gets no
+        ``rng``.
 
     Attributes
     ----------
@@ -121,12 +123,12 @@ class Network:
         width = None
         prev = None
         for layer in self.layers:
-            if isinstance(layer, Dropout):
+            if not isinstance(layer, Dense):  # Dropout, GaussianNoise, BatchNorm keep the width
                 if width is not None:
                     if layer.n_in not in (None, width):
                         raise InputError(f"{layer.describe()} was built for {layer.n_in} units, "
                                          f"but the layer below gives {width}")
-                    layer.n_in = layer.n_out = width
+                    layer.set_size(width)
                 continue
             if width is not None and layer.n_in != width:
                 raise InputError(
@@ -137,9 +139,11 @@ class Network:
         first = next((lay for lay in self.layers if lay.trainable), None)
         if first is None:
             raise InputError("the network needs at least one Dense or Maxout layer")
-        for layer in self.layers:
-            if isinstance(layer, Dropout) and layer.n_in is None:
-                layer.n_in = layer.n_out = first.n_in
+        for layer in self.layers[:first.index]:
+            if layer.n_in not in (None, first.n_in):
+                raise InputError(f"{layer.describe()} was built for {layer.n_in} units, but "
+                                 f"the network has {first.n_in} inputs")
+            layer.set_size(first.n_in)
 
     # -- structure ---------------------------------------------------------------------------
     @property
@@ -160,21 +164,23 @@ class Network:
         return self.loss.name.endswith("cross_entropy") or not self.output_activation.differentiable
 
     def parameters(self) -> list[np.ndarray]:
-        """[W¹, b¹, W², b², ...]: the live arrays (changing them in place changes the network)."""
-        return [p for layer in self.trainable_layers for p in layer.params()]
+        """[W¹, b¹, W², b², ...] (with BatchNorm's γ, β where the layers sit): the live arrays
+        (changing them in place changes the network)."""
+        return [p for layer in self.layers for p in layer.params()]
 
     def gradients(self) -> list[np.ndarray]:
         """[∂L/∂W¹, ∂L/∂b¹, ...], aligned with :meth:`parameters`, after :meth:`backward`."""
-        return [g for layer in self.trainable_layers for g in layer.grads()]
+        return [g for layer in self.layers for g in layer.grads()]
+
+    def buffers(self) -> list[np.ndarray]:
+        """The saved state that is not trained: BatchNorm's running means and variances."""
+        return [b for layer in self.layers for b in layer.buffers()]
 
     def parameter_info(self) -> list[ParamInfo]:
-        """Aligned with :meth:`parameters`: which layer, "W" or "b", and that layer's fan-in."""
-        info = []
-        for layer in self.trainable_layers:
-            info.append(ParamInfo(layer.index, "W", layer.n_in))
-            if layer.b is not None:
-                info.append(ParamInfo(layer.index, "b", layer.n_in))
-        return info
+        """Aligned with :meth:`parameters`: which layer, which kind ("W", "b", "gamma",
+        "beta") and that layer's fan-in."""
+        return [ParamInfo(layer.index, kind, fan_in)
+                for layer in self.layers for kind, fan_in in layer.param_kinds()]
 
     @property
     def a(self) -> list[np.ndarray]:
@@ -192,7 +198,8 @@ class Network:
     def forward(self, X, training: bool = False, rng=None, check: bool = True) -> np.ndarray:
         """Forward pass (000 Eq. 7a-7i): returns h^m and keeps a^l, h^l on every layer.
 
-        ``training=True`` applies dropout with masks drawn from ``rng`` (default: ``self.rng``).
+        ``training=True`` applies dropout and noise drawn from ``rng`` (default: ``self.rng``)
+        and normalises BatchNorm layers with the batch's statistics.
         ``check=False`` skips input validation (the training loop validates its data once).
         """
         h = check_array(X, name="X", n_features=self.n_inputs, dtype=self.dtype) if check else X
@@ -253,7 +260,7 @@ class Network:
         delta = self.output_delta(Y)
         if sample_weight is not None:
             delta *= (sample_weight * (len(Y) / sample_weight.sum()))[:, None]
-        first = self.trainable_layers[0].index
+        first = next(layer.index for layer in self.layers if layer.params())
         grad = self.layers[-1].backward_delta(delta, need_input_grad=len(self.layers) - 1 > first)
         for layer in reversed(self.layers[first:-1]):
             grad = layer.backward(grad, need_input_grad=layer.index > first)
@@ -322,9 +329,11 @@ class Network:
         return clone
 
     def save(self, path, extras: dict | None = None) -> None:
-        """Save the architecture and parameters (and ``extras`` {name: (json, arrays)}) as a
-        safe model file (:mod:`deltaprop.files.archive`: npz + JSON, no pickle, atomic)."""
+        """Save the architecture, parameters and buffers (BatchNorm's running statistics), and
+        ``extras`` {name: (json, arrays)}, as a safe model file (:mod:`deltaprop.files.archive`:
+        npz + JSON, no pickle, atomic)."""
         arrays = {f"param.{i}": p for i, p in enumerate(self.parameters())}
+        arrays.update({f"buffer.{i}": b for i, b in enumerate(self.buffers())})
         extra_meta = {}
         for name, (cfg, extra_arrays) in (extras or {}).items():
             extra_meta[name] = cfg
@@ -346,12 +355,18 @@ class Network:
 
 
 def mlp(sizes, activation="relu", output_activation=None, loss=None, init=None, dropout=0.0,
-        seed=None, dtype="float32", maxout_pieces: int = 2) -> Network:
+        seed=None, dtype="float32", maxout_pieces: int = 2, input_noise: float = 0.0,
+        hidden_noise: float = 0.0, batch_norm: bool = False) -> Network:
     """Build a network from layer sizes ``[n_in, h1, ..., n_out]``.
 
     Output activation and loss default to a canonical pair (004 table): softmax + categorical
     cross-entropy for several outputs, logistic + binary cross-entropy for one; given only one of
     the two, the other is its canonical partner.
+
+    Each hidden layer is followed, in this order, by a :class:`BatchNorm` (``batch_norm``), a
+    :class:`GaussianNoise` of std ``hidden_noise`` and a :class:`Dropout` of probability
+    ``dropout``, where these are set; ``input_noise`` puts a :class:`GaussianNoise` on the
+    inputs (002 §6 "adding noise").
 
     Examples
     --------
@@ -370,12 +385,16 @@ def mlp(sizes, activation="relu", output_activation=None, loss=None, init=None, 
         else:
             output_activation = "softmax" if sizes[-1] > 1 else "logistic"
     rng = as_generator(seed)
-    built: list[Layer] = []
+    built: list[Layer] = [GaussianNoise(input_noise)] if input_noise else []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
         if activation == "maxout":
             built.append(Maxout(n_in, n_out, pieces=maxout_pieces, init=init, rng=rng))
         else:
             built.append(Dense(n_in, n_out, activation=activation, init=init, rng=rng))
+        if batch_norm:
+            built.append(BatchNorm(n_out))
+        if hidden_noise:
+            built.append(GaussianNoise(hidden_noise))
         if dropout:
             built.append(Dropout(dropout))
     built.append(Dense(sizes[-2], sizes[-1], activation=output_activation, init=init, rng=rng))
@@ -402,6 +421,12 @@ def load(path) -> Network:
                 raise ModelFileError(f"{path}: parameter {i} is {stored.dtype} {stored.shape}, "
                                      f"the architecture needs {p.dtype} {p.shape}")
             p[...] = stored
+        for i, b in enumerate(network.buffers()):
+            stored = arrays.get(f"buffer.{i}")
+            if stored is None or stored.shape != b.shape or stored.dtype != b.dtype:
+                raise ModelFileError(f"{path}: running statistics {i} are missing or do not "
+                                     f"match the architecture ({b.dtype} {b.shape})")
+            b[...] = stored
         extras_meta = meta.get("extras", {})
         network.extras = {
             name: (cfg, {k[len(f"extra.{name}."):]: v for k, v in arrays.items()

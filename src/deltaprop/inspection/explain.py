@@ -8,6 +8,10 @@ first, one column per unit: 𝕎 = [b; W^T]) and in deltaprop's own view, W of s
 (n_out, n_in) and b. Layers are numbered as in 001: the input is layer 0 and 𝕎^(l) maps
 layer l to layer l + 1 (``network.layers[l]`` holds 𝕎^(l)).
 
+Layers between the weighted ones are shown where they act: dropout and Gaussian noise (the
+identity when predicting, 002 §6) and batch normalisation (its running statistics, x̂, γ, β;
+Ioffe & Szegedy 2015), whose γ and β get gradients and updates like W and b.
+
 On 001's grounded example it prints the notes' numbers, with two entries corrected: the notes
 print the third row of the new 𝕎^(0) as [0.460, 0.610] and the last entry of the new 𝕎^(1)
 as −0.447; −0.2 + 0.060 = −0.140, 0.3 + 0.010 = 0.310 and 0.1 + 0.347 = +0.447 are right, and
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.engine.layers import Dense, Dropout, Maxout
+from deltaprop.engine.layers import BatchNorm, Dense, Dropout, GaussianNoise, Maxout
 from deltaprop.engine.network import Network
 from deltaprop.errors import InputError, NotDifferentiableError
 
@@ -78,6 +82,10 @@ def _architecture(net: Any) -> str:
     for layer in net.layers:
         if isinstance(layer, Dropout):
             parts.append(f"dropout p={layer.p:g}")
+        elif isinstance(layer, GaussianNoise):
+            parts.append(f"noise σ={layer.std:g}")
+        elif isinstance(layer, BatchNorm):
+            parts.append("batch norm")
         elif isinstance(layer, Maxout):
             parts.append(f"{layer.n_out} (maxout × {layer.pieces} pieces)")
         else:
@@ -85,17 +93,49 @@ def _architecture(net: Any) -> str:
     return " → ".join(parts)
 
 
-def _dropout_before(net: Any) -> dict[int, Any]:
-    """{k: the Dropout layer feeding trainable layer k}."""
-    found, k, pending = {}, 0, None
+def _between(net: Any) -> dict[int, list[Any]]:
+    """{k: the layers (dropout, noise, batch norm) between h(k) and trainable layer k}."""
+    found: dict[int, list[Any]] = {}
+    k = 0
     for layer in net.layers:
-        if isinstance(layer, Dropout):
-            pending = layer
-        elif layer.trainable:
-            if pending is not None:
-                found[k] = pending
-            pending, k = None, k + 1
+        if layer.trainable:
+            k += 1
+        else:
+            found.setdefault(k, []).append(layer)
     return found
+
+
+def _forward_note(layer: Any, k: int) -> list[str]:
+    """What a layer between h(k) and x(k) did in the forward pass (prediction mode)."""
+    if isinstance(layer, Dropout):
+        return [f"    dropout p={layer.p:g} on h({k}): the identity when predicting "
+                "(inverted dropout scales the kept units by 1/(1 − p) in training, 002 §6)"]
+    if isinstance(layer, GaussianNoise):
+        return [f"    noise σ={layer.std:g} on h({k}): the identity when predicting (adds "
+                f"N(0, {layer.std:g}²) to each unit in training, 002 §6)"]
+    return [f"    batch norm on h({k}) (Ioffe & Szegedy 2015), with the running statistics "
+            "when predicting (the batch's in training):",
+            _rows("  running mean μ", layer.running_mean),
+            _rows("  running variance σ²", layer.running_var),
+            _rows(f"  x̂ = (h({k}) − μ) / √(σ² + {layer.eps:g})", layer.x_hat),
+            _rows("  γ", layer.gamma),
+            _rows("  β", layer.beta),
+            _rows(f"  h({k}) ← γ x̂ + β", layer.h)]
+
+
+def _backward_note(layer: Any, k: int) -> str:
+    """How a layer between h(k) and x(k) passes the error back."""
+    if isinstance(layer, Dropout):
+        return (f"    dropout p={layer.p:g} between h({k}) and x({k}): passes the error "
+                "unchanged here (no mask when predicting; in training δ is masked and scaled "
+                "like h)")
+    if isinstance(layer, GaussianNoise):
+        return (f"    noise σ={layer.std:g} between h({k}) and x({k}): passes the error "
+                "unchanged (∂(h + noise)/∂h = 1)")
+    return (f"    batch norm between h({k}) and x({k}): multiplies the error by γ / √(σ² + ε) "
+            f"= {_vec(layer.gamma / np.sqrt(layer.running_var + layer.eps))} (running "
+            "statistics; in training it also "
+            "flows through the batch mean and variance)")
 
 
 def _pieces_block(label: str, M: np.ndarray, pieces: int, indent: int = 4) -> str:
@@ -147,11 +187,10 @@ def explain(network: Any, x: Any, y: Any = None, lr: float = 1.0) -> str:
     # -- forward ------------------------------------------------------------------------
     w("Forward pass (000 Eq. 7a-7i; 001 x^(l+1) = φ(𝕎^(l)T [1; x^(l)]))")
     yhat = net.forward(X)
-    dropouts = _dropout_before(net)
+    between = _between(net)
     for k, layer in enumerate(layers):
-        if k in dropouts:
-            w(f"    dropout p={dropouts[k].p:g} on h({k}): the identity when predicting "
-              "(inverted dropout scales the kept units by 1/(1 − p) in training, 002 §6)")
+        for extra in between.get(k, []):
+            out.extend(_forward_note(extra, k))
         w(_rows(f"x({k}) = [1; h({k})]", np.hstack([np.ones((n, 1)), layer.h_in])))
         if isinstance(layer, Maxout):
             w(_pieces_block(f"a({k + 1}) = 𝕎({k})^T x({k})", layer.a, layer.pieces))
@@ -186,10 +225,8 @@ def explain(network: Any, x: Any, y: Any = None, lr: float = 1.0) -> str:
     for k in range(m - 1, 0, -1):
         below = layers[k - 1]
         back = f"(𝕎({k})[1+] δ({k + 1}))"
-        if k in dropouts:
-            w(f"    dropout p={dropouts[k].p:g} between h({k}) and x({k}): passes the error "
-              "unchanged here (no mask when predicting; in training δ is masked and scaled "
-              "like h)")
+        for extra in reversed(between.get(k, [])):
+            w(_backward_note(extra, k))
         if isinstance(below, Maxout):
             w(_pieces_block(f"δ({k}) = {back} on each unit's winning piece of a({k}), 0 on "
                             "the others (maxout', 000 Table 1)", below.delta, below.pieces))
@@ -208,6 +245,10 @@ def explain(network: Any, x: Any, y: Any = None, lr: float = 1.0) -> str:
                         indent=4))
         if layer.db is not None:
             w(f"      deltaprop db = {_vec(layer.db)}")
+        for extra in between.get(k, []):
+            if isinstance(extra, BatchNorm):
+                w(f"    batch norm on h({k}): ∂L/∂γ = mean(∂L/∂h ⊙ x̂) = {_vec(extra.dgamma)}, "
+                  f"∂L/∂β = mean(∂L/∂h) = {_vec(extra.dbeta)}")
     w("")
     # -- update -------------------------------------------------------------------------
     w(f"Update (η = {lr:g}): 𝕎^(l) ← 𝕎^(l) − η ∇^(l)  (000 Eq. 8f-8h, 9)")
@@ -219,6 +260,9 @@ def explain(network: Any, x: Any, y: Any = None, lr: float = 1.0) -> str:
         w(_matrix_block(f"  deltaprop W ({layer.W.shape[0]}×{layer.W.shape[1]})", layer.W))
         if layer.b is not None:
             w(f"      deltaprop b = {_vec(layer.b)}")
+        for extra in between.get(k, []):
+            if isinstance(extra, BatchNorm):
+                w(f"    batch norm on h({k}): γ = {_vec(extra.gamma)}, β = {_vec(extra.beta)}")
     w("")
     # -- new output ---------------------------------------------------------------------
     new = net.forward(X)

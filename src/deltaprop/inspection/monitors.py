@@ -149,10 +149,11 @@ class GradientNormMonitor(Monitor):
         if epoch % self.every:
             return
         if self.X is None:
-            layers = trainer.network.trainable_layers
+            # grad_norms has one entry per layer with parameters (BatchNorm's γ, β included)
+            layers = sorted({i.layer_index for i in trainer.network.parameter_info()})
             norms = logs.get("grad_norms") or []
-            logs.update({f"grad_norm/layer{lay.index}": float(v)
-                         for lay, v in zip(layers, norms, strict=False)})
+            logs.update({f"grad_norm/layer{index}": float(v)
+                         for index, v in zip(layers, norms, strict=False)})
         else:
             logs.update(self.measure(trainer.network))
 

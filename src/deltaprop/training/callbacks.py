@@ -77,7 +77,8 @@ class History:
         L1/L2 penalty), ``accuracy`` or ``r2`` (training), ``val_loss``/``val_accuracy``/
         ``val_r2`` (None without validation data), ``learning_rate``, ``time`` (wall seconds),
         ``grad_norm`` and ``grad_norms`` (Euclidean norm of the gradient, overall and per
-        trainable layer, averaged over the epoch's updates), plus keys callbacks add.
+        layer with parameters, BatchNorm included, averaged over the epoch's updates), plus
+        keys callbacks add.
     best_epoch : int or None
         Epoch with the best monitored value (early stopping), else with the lowest val_loss
         (or loss).
@@ -163,6 +164,7 @@ class LearningRateScheduler(Callback):
     def on_train_begin(self, trainer: Any) -> None:
         if not trainer.resumed or self.schedule.initial is None:
             self.schedule.start(trainer.learning_rate)
+            self.schedule.horizon(trainer.epochs)
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
         trainer.optimizer.learning_rate = self.schedule.rate(epoch - 1)
@@ -194,7 +196,8 @@ class EarlyStopping(Callback):
     mode : {"auto", "min", "max"}
         "auto" maximizes keys containing "acc" or "r2" and minimizes the rest.
     restore_best : bool
-        Copy the best epoch's weights back into the network when training ends.
+        Copy the best epoch's weights (and BatchNorm's running statistics) back into the
+        network when training ends.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
@@ -227,7 +230,7 @@ class EarlyStopping(Callback):
                              f"have only {sorted(k for k, v in logs.items() if v is not None)}")
         if self.best is None or self.sign * (value - self.best) < -self.min_delta:
             self.best, self.best_epoch, self.wait = float(value), epoch, 0
-            params = trainer.network.parameters()
+            params = [*trainer.network.parameters(), *trainer.network.buffers()]
             if self.best_weights is None:
                 self.best_weights = [p.copy() for p in params]
             else:
@@ -242,7 +245,8 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, trainer: Any) -> None:
         if self.restore_best and self.best_weights is not None:
-            for p, b in zip(trainer.network.parameters(), self.best_weights, strict=True):
+            net = trainer.network  # the running statistics of BatchNorm belong to the weights
+            for p, b in zip([*net.parameters(), *net.buffers()], self.best_weights, strict=True):
                 np.copyto(p, b)
         if self.best_epoch is not None:
             trainer.history.best_epoch = self.best_epoch

@@ -4,7 +4,7 @@ A checkpoint is a deltaprop archive (:mod:`deltaprop.files.archive`, ``kind="che
 without pickle, JSON metadata, SHA-256 per array, written to a temporary file and renamed, so a
 run killed mid-write leaves the previous checkpoint intact). It holds, at an epoch boundary:
 
-- the network's architecture and parameters,
+- the network's architecture, parameters and buffers (BatchNorm's running statistics),
 - the optimizer (velocities, Adam moments, step count),
 - the random generator's ``bit_generator.state`` (JSON), which drives every random draw of the
   following epochs, so the resumed run repeats the uninterrupted one bit for bit,
@@ -64,6 +64,7 @@ def save_checkpoint(path: str | Path, trainer: Any) -> None:
     """
     net = trainer.network
     arrays: dict[str, np.ndarray] = {f"param.{i}": p for i, p in enumerate(net.parameters())}
+    arrays.update({f"buffer.{i}": b for i, b in enumerate(net.buffers())})
     opt_config, opt_arrays = trainer.optimizer.get_state()
     arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
     cb_meta = {}
@@ -126,6 +127,12 @@ def restore_checkpoint(trainer: Any, meta: dict[str, Any], arrays: dict[str, np.
             if p.shape != s.shape or p.dtype != s.dtype:
                 raise ModelFileError(f"checkpoint parameter {i} is {s.dtype} {s.shape}, the "
                                      f"network needs {p.dtype} {p.shape}")
+        buffers = net.buffers()
+        stored_buffers = [arrays[f"buffer.{i}"] for i in range(len(buffers))]
+        for i, (b, s) in enumerate(zip(buffers, stored_buffers, strict=True)):
+            if b.shape != s.shape or b.dtype != s.dtype:
+                raise ModelFileError(f"checkpoint buffer {i} is {s.dtype} {s.shape}, the "
+                                     f"network needs {b.dtype} {b.shape}")
         keys = _callback_keys(trainer.callbacks)
         lost = sorted(set(meta["callbacks"]) - set(keys))
         if lost:
@@ -147,7 +154,7 @@ def restore_checkpoint(trainer: Any, meta: dict[str, Any], arrays: dict[str, np.
         raise ModelFileError(f"the checkpoint's training state is invalid: "
                              f"{type(exc).__name__}: {exc}") from None
     # Everything validated: now change the trainer.
-    for p, s in zip(params, stored, strict=True):
+    for p, s in zip([*params, *buffers], [*stored, *stored_buffers], strict=True):
         np.copyto(p, s)
     for key, cb in zip(keys, trainer.callbacks, strict=True):
         if key not in meta["callbacks"]:

@@ -66,6 +66,8 @@ def compiled_support(network) -> str | None:
     key = (network.output_activation.name, network.loss.name)
     if not network.fused or key not in OUTPUT_CODES:
         return "only a canonical output activation + loss pair (004 table)"
+    if network.loss.config() != {"name": network.loss.name}:
+        return "only losses without parameters (label smoothing runs on the engine)"
     return None
 
 

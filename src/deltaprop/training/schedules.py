@@ -3,7 +3,11 @@
 The notes observe that stochastic learning "keep[s] bouncing around a local minima unless
 learning rate is reduced" (002 §4 "Stochastic vs batch update"); a schedule does that reduction.
 
-Protocol: ``schedule.start(eta_0)`` fixes the initial rate; ``schedule.rate(t)`` gives the rate
+Beyond the notes, :class:`CosineDecay` (Loshchilov & Hutter 2017) and :class:`LinearDecay` anneal
+the rate to a final value over the run, after an optional linear warm-up (Goyal et al. 2017).
+
+Protocol: ``schedule.start(eta_0)`` fixes the initial rate and ``schedule.horizon(epochs)``
+gives the run's length; ``schedule.rate(t)`` gives the rate
 for the epoch with ``t`` completed epochs before it (``t = 0`` for the first epoch);
 ``schedule.observe(t, logs)`` is called after every epoch with its logs (only
 :class:`ReduceOnPlateau` uses it). The trainer drives a schedule through the
@@ -29,6 +33,8 @@ __all__ = [
     "ExponentialDecay",
     "InverseScaling",
     "ReduceOnPlateau",
+    "CosineDecay",
+    "LinearDecay",
     "get_schedule",
 ]
 
@@ -53,6 +59,10 @@ class Schedule:
 
     def observe(self, t: int, logs: dict[str, Any]) -> None:
         """Called after each epoch with its logs; a no-op except for plateau detection."""
+
+    def horizon(self, epochs: int) -> None:
+        """Told the run's number of epochs before it starts (a no-op except for the decays
+        to a final rate, :class:`CosineDecay` and :class:`LinearDecay`, without ``total``)."""
 
     def _params(self) -> dict[str, Any]:
         return {}
@@ -248,20 +258,109 @@ class ReduceOnPlateau(Schedule):
         return sched
 
 
+class _WarmupDecay(Schedule):
+    """Linear warm-up over ``warmup`` epochs, then a decay from eta_0 to ``min_rate`` over the
+    remaining ``total - warmup`` epochs; subclasses give the decay's shape f(s), s in [0, 1]."""
+
+    def __init__(self, total: int | None = None, warmup: int = 0, min_rate: float = 0.0):
+        super().__init__()
+        self.total = check_number("total", total, low=1, integer=True, allow_none=True)
+        self.warmup = check_number("warmup", warmup, low=0, integer=True)
+        if self.total is not None and self.warmup >= self.total:
+            raise InputError(f"warmup ({warmup}) must be shorter than total ({total}) epochs")
+        self.min_rate = check_number("min_rate", min_rate, low=0.0)
+
+    def horizon(self, epochs: int) -> None:
+        if self.total is None and epochs > self.warmup:
+            self.total = int(epochs)
+
+    def _shape(self, s: float) -> float:
+        raise NotImplementedError
+
+    def rate(self, t: int) -> float:
+        eta = super().rate(t)
+        if t < self.warmup:  # Goyal et al. 2017: ramp up linearly, reaching eta_0 after warm-up
+            return eta * (t + 1) / (self.warmup + 1)
+        if self.total is None:
+            raise InputError(f"{type(self).__name__} needs total= (the epochs of the run) when "
+                             "it is not driven by Trainer.fit")
+        s = min(1.0, (t - self.warmup) / (self.total - self.warmup))
+        return self.min_rate + (eta - self.min_rate) * self._shape(s)
+
+    def _params(self) -> dict[str, Any]:
+        return {"total": self.total, "warmup": self.warmup, "min_rate": self.min_rate}
+
+
+class CosineDecay(_WarmupDecay):
+    """Cosine annealing (Loshchilov & Hutter 2017, SGDR Eq. 5, one cycle) after a linear
+    warm-up (Goyal et al. 2017, §2.2 "gradual warmup"):
+
+    eta_t = eta_0 (t + 1) / (warmup + 1) for t < warmup, then
+    eta_t = min_rate + (eta_0 − min_rate) · ½ (1 + cos(π (t − warmup) / (total − warmup))),
+    and min_rate from epoch ``total`` on.
+
+    Parameters
+    ----------
+    total : int, optional
+        Epochs from the start to the end of the decay (warm-up included); default: the
+        ``epochs`` of :meth:`Trainer.fit`.
+    warmup : int, default 0
+        Epochs of linear warm-up.
+    min_rate : float, default 0
+        The final rate.
+
+    Examples
+    --------
+    >>> s = CosineDecay(total=6, warmup=2); s.start(0.3)
+    >>> [round(s.rate(t), 3) for t in range(7)]
+    [0.1, 0.2, 0.3, 0.256, 0.15, 0.044, 0.0]
+    """
+
+    name = "cosine"
+
+    def _shape(self, s: float) -> float:
+        return 0.5 * (1.0 + math.cos(math.pi * s))
+
+
+class LinearDecay(_WarmupDecay):
+    """Linear decay to ``min_rate`` after a linear warm-up (Goyal et al. 2017):
+
+    eta_t = eta_0 (t + 1) / (warmup + 1) for t < warmup, then
+    eta_t = min_rate + (eta_0 − min_rate) · (1 − (t − warmup) / (total − warmup)).
+
+    Parameters are those of :class:`CosineDecay`.
+
+    Examples
+    --------
+    >>> s = LinearDecay(total=5, warmup=1, min_rate=0.1); s.start(0.5)
+    >>> [round(s.rate(t), 3) for t in range(6)]
+    [0.25, 0.5, 0.4, 0.3, 0.2, 0.1]
+    """
+
+    name = "linear"
+
+    def _shape(self, s: float) -> float:
+        return 1.0 - s
+
+
 _BY_NAME: dict[str, type[Schedule]] = {
     "constant": Schedule,
     "step": StepDecay,
     "exponential": ExponentialDecay,
     "inverse": InverseScaling,
     "plateau": ReduceOnPlateau,
+    "cosine": CosineDecay,
+    "linear": LinearDecay,
 }
 _ALIASES = {"step_decay": "step", "exp": "exponential", "invscaling": "inverse",
-            "inverse_scaling": "inverse", "reduce_on_plateau": "plateau"}
+            "inverse_scaling": "inverse", "reduce_on_plateau": "plateau",
+            "cosine_decay": "cosine", "linear_decay": "linear"}
 
 
 def get_schedule(spec: None | str | Schedule, **kwargs: Any) -> Schedule:
     """Build a schedule from a name ("constant", "step", "exponential", "inverse", "plateau",
-    or the aliases "step_decay", "exp", "invscaling", "inverse_scaling", "reduce_on_plateau").
+    "cosine", "linear", or the aliases "step_decay", "exp", "invscaling", "inverse_scaling",
+    "reduce_on_plateau", "cosine_decay", "linear_decay").
 
     Parameters
     ----------

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ import numpy as np
 from deltaprop.checks import as_generator, check_number, check_sample_weight
 from deltaprop.checks import check_array as _check_array
 from deltaprop.errors import DivergenceError, InputError
+from deltaprop.training.averaging import WeightAverage
 from deltaprop.training.batching import BatchGather, epoch_order, hard_probabilities
 from deltaprop.training.callbacks import (
     Callback,
@@ -84,7 +86,8 @@ class Trainer:
         1: online SGD with a random pair per step; B: mini-batches of a reshuffled epoch
         (clamped to N); "full": one full-batch gradient step per epoch.
     schedule : None, str or Schedule
-        See :mod:`deltaprop.training.schedules` ("step", "exponential", "inverse", "plateau").
+        See :mod:`deltaprop.training.schedules` ("step", "exponential", "inverse", "plateau",
+        "cosine", "linear").
     clip_value : float, optional
         Clip every gradient component to [-clip_value, clip_value] (000 §9.3.3).
     clip_norm : float, optional
@@ -411,7 +414,11 @@ class Trainer:
         else:
             logs["r2"] = r2_score(sse, Y)
         if validation is not None:
-            logs.update(evaluate(net, *validation))
+            with ExitStack() as stack:  # validation with averaged weights (WeightAverage)
+                for cb in self.callbacks:
+                    if isinstance(cb, WeightAverage) and cb.swap_validation:
+                        stack.enter_context(cb.swapped(net))
+                logs.update(evaluate(net, *validation))
         logs["learning_rate"] = self.optimizer.learning_rate
         grad_norms = norms / n_steps
         logs["grad_norm"] = float(np.sqrt(np.sum(grad_norms**2)))
