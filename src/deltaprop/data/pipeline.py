@@ -26,7 +26,7 @@ from deltaprop.data.preprocessing import (
 )
 from deltaprop.data.splits import split_indices, train_val_test_split
 from deltaprop.data.tabular import CsvSchema, encode_csv, load_csv
-from deltaprop.errors import InputError
+from deltaprop.errors import DeltapropError, InputError, ModelFileError
 
 __all__ = ["ModelInfo", "Split", "load_data", "split_data", "make_preprocessor",
            "make_target_scaler", "encode_targets", "read_features", "is_csv_path"]
@@ -168,10 +168,39 @@ class ModelInfo:
             key = f"{_EXTRA}_{name}"
             return build(*extras[key]) if key in extras else None
 
-        return cls(cfg["task"], cfg["class_names"], cfg["target_names"], cfg["dataset"],
-                   cfg["seed"], cfg["n_features"], part("preprocessor", transformer_from_state),
-                   part("target_scaler", transformer_from_state),
-                   part("schema", CsvSchema.from_state), cfg.get("options", {}))
+        try:
+            info = cls(cfg["task"], cfg["class_names"], cfg["target_names"], cfg["dataset"],
+                       cfg["seed"], cfg["n_features"],
+                       part("preprocessor", transformer_from_state),
+                       part("target_scaler", transformer_from_state),
+                       part("schema", CsvSchema.from_state), cfg.get("options", {}))
+            info._check(network)
+        except (DeltapropError, KeyError, TypeError, ValueError, AttributeError,
+                IndexError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"{path}: its stored preprocessing record is invalid: "
+                                 f"{exc}") from None
+        return info
+
+    def _check(self, network: Any) -> None:
+        """The stored record fits the network it came with (else ModelFileError)."""
+        def names(value: Any) -> bool:
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+        if self.task not in ("classification", "regression"):
+            raise ModelFileError(f"unknown task {self.task!r}")
+        if self.task == "classification" and (
+                not names(self.class_names) or len(self.class_names) != network.n_outputs
+                or len(set(self.class_names)) != len(self.class_names)):
+            raise ModelFileError(f"class names {self.class_names!r} do not fit the network's "
+                                 f"{network.n_outputs} outputs")
+        if not names(self.target_names):
+            raise ModelFileError(f"target names {self.target_names!r} are not a list of names")
+        if (isinstance(self.n_features, bool) or not isinstance(self.n_features, int)
+                or self.n_features != network.n_inputs):
+            raise ModelFileError(f"n_features {self.n_features!r} does not match the "
+                                 f"network's {network.n_inputs} inputs")
 
     # -- applying the stored preprocessing ------------------------------------------------
     def transform(self, X: np.ndarray, source: str) -> np.ndarray:
