@@ -255,13 +255,15 @@ def test_checkpoint_is_not_a_model(tmp_path):
 
 
 # -- every single-byte change: refused or identical ----------------------------------------
-def meta_region(data: bytes) -> range:
-    """Byte positions of meta.json in the archive: its local header, name and content."""
+def meta_region(data: bytes) -> list[int]:
+    """Byte positions of meta.json in the archive: its local header, name and content, and its
+    central directory record (flags, sizes, offset: zipfile trusts these)."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         info = zf.getinfo("meta.json")
     start = info.header_offset
     end = start + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size
-    return range(start, end)
+    record = data.rindex(b"PK\x01\x02", 0, data.rindex(b"meta.json"))
+    return [*range(start, end), *range(record, record + 46 + len(b"meta.json"))]
 
 
 def changed(data: bytes, pos: int, xor: int) -> bytes:
