@@ -10,6 +10,7 @@ import pytest
 
 from deltaprop import datasets as ds
 from deltaprop.data.datasets import CsvSchema, DownloadError, encode_csv, load_csv
+from deltaprop.data.splits import split_indices, train_val_test_split
 from deltaprop.errors import DeltapropError, InputError
 
 # ------------------------------------------------------------------------------ toys
@@ -370,3 +371,13 @@ def test_encode_csv_takes_the_files_own_target_name(tmp_path):
     other.write_text("a,label,y\n3,q,p\n")
     with pytest.raises(InputError, match="both the model's target column 'y' and the --target"):
         encode_csv(other, schema, target="label")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: split_indices(10, seed=-1),
+    lambda: train_val_test_split(np.zeros((14, 2)), np.arange(14) % 2, seed=-1),
+    lambda: ds.load_dataset("spiral", seed=-1),
+])
+def test_negative_seeds_are_clear_errors(call):
+    with pytest.raises(InputError, match="seed must be an integer >= 0, got -1"):
+        call()

@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from deltaprop.checks import as_generator
 from deltaprop.engine.layers import Dense
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.training.batching import BatchGather
@@ -108,7 +109,7 @@ class FastLoop:
         if why is not None:
             raise InputError(f"FastLoop cannot train this network/optimizer: {why}")
         self.network, self.optimizer = network, optimizer
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = as_generator(seed)
         layers = network.trainable_layers
         # The fused optimizer update needs only numba; the step kernels need supported layers.
         self.fused_update = bool(compiled) and HAVE_NUMBA
