@@ -403,3 +403,63 @@ def test_any_single_byte_change_to_a_checkpoint_is_refused_or_identical(data):
     with tempfile.TemporaryDirectory() as d:
         assert_checkpoint_refused_or_identical(changed(raw, pos, data.draw(st.integers(1, 255))),
                                                Path(d) / "c.ckpt")
+
+
+# -- forged metadata (digest recomputed): still a clean error or a well-formed model --------
+@functools.cache
+def reference_cli_model() -> bytes:
+    """A model file as `deltaprop train` writes it: class names, standardization, options."""
+    from deltaprop.data.pipeline import ModelInfo
+    from deltaprop.data.preprocessing import Preprocessor, Standardizer
+
+    pre = Preprocessor([Standardizer()]).fit(np.arange(12.0).reshape(4, 3))
+    info = ModelInfo("classification", ["cat", "dog"], ["cat", "dog"], "pets", 0, 3, pre,
+                     options={"seed": 0, "layers": [4]})
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "model.npz"
+        dp.mlp([3, 4, 2], seed=0).save(path, extras=info.to_extras())
+        return path.read_bytes()
+
+
+@st.composite
+def forged_meta(draw):
+    from deltaprop.files.archive import content_digest
+
+    entries = members(reference_cli_model())
+    j = [n for n, _ in entries].index("meta.json")
+    meta = json.loads(entries[j][1])
+    for _ in range(draw(st.integers(1, 2))):
+        paths = [p for p in leaf_paths(meta) if p[0] not in ("content_sha256", "format",
+                                                              "format_version", "kind")]
+        path = draw(st.sampled_from(paths))
+        target = meta
+        for key in path[:-1]:
+            target = target[key]
+        if draw(st.booleans()):
+            target.pop(path[-1])
+        else:
+            target[path[-1]] = copy.deepcopy(draw(JSON_VALUES))
+    try:
+        meta["content_sha256"] = content_digest(meta)
+    except ValueError:  # an infinite float has no canonical JSON: refused as unreadable
+        meta["content_sha256"] = ""
+    entries[j] = ("meta.json", json.dumps(meta).encode())
+    return rezip(entries)
+
+
+@FUZZ
+@given(forged_meta())
+@pytest.mark.timeout(300)
+def test_forged_metadata_gives_a_clean_error_or_a_well_formed_model(data):
+    """Whoever recomputes the digest can change the metadata at will; loading must still end
+    in ModelFileError/InputError or a model whose record fits its network, never a crash."""
+    from deltaprop.data.pipeline import ModelInfo
+    from deltaprop.errors import DeltapropError
+
+    try:
+        net = load_bytes(data)
+        info = ModelInfo.from_network(net)
+    except DeltapropError as exc:
+        assert str(exc)
+        return
+    assert len(info.class_names) == net.n_outputs and info.n_features == net.n_inputs
