@@ -378,6 +378,9 @@ def test_messages_point_to_the_right_thing(iris_run, tmp_path):
     assert "digits has 64 features, the model expects 4" in line  # not a class problem
     line = one_error(run_cli("evaluate", iris_run.parent, "--dataset", "iris", cwd=tmp_path))
     assert "is a directory, not a deltaprop model file" in line
+    (tmp_path / "data.csv").mkdir()
+    line = one_error(run_cli("train", "--dataset", "data.csv", cwd=tmp_path))
+    assert "data.csv is a directory, not a CSV file" in line
     write_csv(tmp_path / "x.csv", ["a", "b", "c", "d"], [[1, 2, 3, 4]])
     (tmp_path / "afile").write_text("")
     line = one_error(run_cli("predict", iris_run, "x.csv", "-o", "afile/pred.csv",

@@ -331,7 +331,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                              f"{args.target or info.schema.target!r} to evaluate against")
         title, names = f"{spec} (all rows)", None  # encoded by class name already
     else:
-        data = pl.load_data(spec, args.target, task=info.task)
+        data = pl.load_data(spec, args.target,
+                            task=info.task if pl.is_csv_path(spec) else None)
         names = data.target_names
         if data.task != info.task:
             raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")

@@ -62,6 +62,8 @@ def load_data(spec: str, target: str | None = None, *, impute: str | None = None
     """
     from deltaprop.data.datasets import load_dataset
 
+    if Path(spec).is_dir():
+        raise InputError(f"{spec} is a directory, not a CSV file or a built-in dataset name")
     if is_csv_path(spec):
         return load_csv(spec, target or _last_column(spec), impute=impute, task=task)
     if target is not None:
