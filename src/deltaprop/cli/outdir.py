@@ -76,13 +76,15 @@ class OutputDir:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                os.lseek(fd, 0, os.SEEK_SET)
+                holder = os.read(fd, 32).decode("ascii", "replace").strip()
                 os.close(fd)
                 who = f" (process {holder})" if holder.isdigit() else ""
                 raise InputError(f"--out {self.path} is in use by another deltaprop run{who}; "
                                  "wait for it to finish or choose another --out") from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         self.removed = remove_stale_temp_files(self.path)
 
