@@ -272,3 +272,134 @@ def test_explain_and_plot_subcommands(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     help_ = run_cli("plot", "--help", cwd=tmp_path)
     assert help_.returncode == 0 and "usage: deltaprop plot" in help_.stdout
+
+
+# ---------------------------------------------------------------- reliability (issue 15)
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory):
+    """A small iris model (a built-in data set: no CSV schema in the model file)."""
+    cwd = tmp_path_factory.mktemp("iris")
+    proc = run_cli("train", "--dataset", "iris", "--epochs", "60", "--layers", "8", "--quiet",
+                   "--out", "iris", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return cwd / "iris" / "model.npz"
+
+
+def one_error(proc):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and len(lines) == 1
+    assert lines[0].startswith(("deltaprop: error: ", "deltaprop train: error: "))
+    return lines[0]
+
+
+def test_one_class_target_is_refused(tmp_path):
+    write_csv(tmp_path / "one.csv", ["a", "b", "y"], [[i, i % 3, "x"] for i in range(30)])
+    line = one_error(run_cli("train", "--dataset", "one.csv", "--out", "run", cwd=tmp_path))
+    assert "every row has the class 'x'; a classifier needs at least 2 classes" in line
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_task_is_said_when_inferred_and_can_be_given(tmp_path):
+    rows = [[i, (i * 7) % 13, i % 25] for i in range(200)]  # 25 integer labels
+    write_csv(tmp_path / "ints.csv", ["a", "b", "y"], rows)
+    common = ("train", "--dataset", "ints.csv", "--epochs", "1", "--layers", "4", "--quiet")
+    inferred = run_cli(*common, "--out", "r", cwd=tmp_path)
+    assert inferred.returncode == 0, inferred.stderr
+    assert ("CSV file ints.csv: regression (inferred: 25 distinct integer values"
+            in inferred.stderr and "pass --task classification" in inferred.stderr)
+    given = run_cli(*common, "--task", "classification", "--out", "c", cwd=tmp_path)
+    assert given.returncode == 0, given.stderr
+    assert "CSV file ints.csv: classification (given)" in given.stderr
+    assert "accuracy:" in given.stdout
+    info = ModelInfo.from_network(dp.load(tmp_path / "c" / "model.npz"))
+    assert info.task == "classification" and len(info.class_names) == 25
+    line = one_error(run_cli("train", "--dataset", "iris", "--task", "regression",
+                             cwd=tmp_path))
+    assert "the built-in dataset 'iris' is a classification dataset" in line
+
+
+def test_values_near_the_float64_limit_are_standardized_not_zeroed(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1.0, 1.0, size=120) * 1.7e308
+    rows = [[repr(float(v)), i % 5, "pos" if v > 0 else "neg"] for i, v in enumerate(a)]
+    write_csv(tmp_path / "big.csv", ["a", "b", "y"], rows)
+    proc = run_cli("train", "--dataset", "big.csv", "--epochs", "40", "--layers", "4",
+                   "--learning-rate", "0.05", "--quiet", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
+    info = ModelInfo.from_network(dp.load(tmp_path / "run" / "model.npz"))
+    scale = info.preprocessor.steps[0].scale_
+    assert np.isfinite(scale).all() and scale[0] > 1e307  # column a keeps its information
+    assert accuracy_of(proc.stdout) >= 0.8  # the sign of a decides the class (zeroed: ~0.5)
+
+
+def test_an_overflowing_cell_is_named_by_line_and_column(tmp_path):
+    rows = [[i, i % 3, i % 2] for i in range(40)]
+    rows[30][1] = "1e999"
+    write_csv(tmp_path / "ovf.csv", ["a", "b", "y"], rows)
+    line = one_error(run_cli("train", "--dataset", "ovf.csv", cwd=tmp_path))
+    assert "ovf.csv, line 32, column 'b': value '1e999' is beyond the range of a float64" in line
+
+
+def test_evaluate_matches_classes_by_name_on_a_subset(iris_run, tmp_path):
+    data = datasets.load_dataset("iris")
+    keep = data.y > 0  # versicolor and virginica only
+    names = [data.target_names[k] for k in data.y[keep]]
+    write_csv(tmp_path / "two.csv", [*data.feature_names, "species"],
+              [[*x, n] for x, n in zip(data.X[keep].tolist(), names, strict=True)])
+    proc = run_cli("evaluate", iris_run, "--dataset", "two.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert accuracy_of(proc.stdout) >= 0.8  # re-indexed labels gave about 0
+    write_csv(tmp_path / "alien.csv", [*data.feature_names, "species"],
+              [[*data.X[0].tolist(), "rose"], [*data.X[1].tolist(), "setosa"]])
+    line = one_error(run_cli("evaluate", iris_run, "--dataset", "alien.csv", cwd=tmp_path))
+    assert "has classes ['rose'] that the model does not know" in line
+
+
+def test_evaluate_takes_target(tmp_path):
+    rows = [[i % 9, (i * 5) % 7, "hi" if i % 9 > 4 else "lo"] for i in range(140)]
+    write_csv(tmp_path / "train.csv", ["a", "b", "y"], rows)
+    write_csv(tmp_path / "eval.csv", ["a", "b", "label"], rows[:30])
+    proc = run_cli("train", "--dataset", "train.csv", "--epochs", "2", "--layers", "4",
+                   "--quiet", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ev = run_cli("evaluate", "run/model.npz", "--dataset", "eval.csv", "--target", "label",
+                 cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    assert "eval.csv (all rows) (30 samples)" in ev.stdout
+    line = one_error(run_cli("evaluate", "run/model.npz", "--dataset", "eval.csv", "--target",
+                             "nope", cwd=tmp_path))
+    assert "target column 'nope' not found" in line
+
+
+def test_messages_point_to_the_right_thing(iris_run, tmp_path):
+    line = one_error(run_cli("evaluate", iris_run, "--dataset", "digits", cwd=tmp_path))
+    assert "digits has 64 features, the model expects 4" in line  # not a class problem
+    line = one_error(run_cli("evaluate", iris_run.parent, "--dataset", "iris", cwd=tmp_path))
+    assert "is a directory, not a deltaprop model file" in line
+    (tmp_path / "data.csv").mkdir()
+    line = one_error(run_cli("train", "--dataset", "data.csv", cwd=tmp_path))
+    assert "data.csv is a directory, not a CSV file" in line
+    write_csv(tmp_path / "x.csv", ["a", "b", "c", "d"], [[1, 2, 3, 4]])
+    (tmp_path / "afile").write_text("")
+    line = one_error(run_cli("predict", iris_run, "x.csv", "-o", "afile/pred.csv",
+                             cwd=tmp_path))
+    assert line.startswith("deltaprop: error: afile/pred.csv: ") and ".tmp" not in line
+    write_csv(tmp_path / "inf.csv", ["a", "b", "c", "d"], [[1, 2, 3, 4], [1, "1e999", 3, 4]])
+    line = one_error(run_cli("predict", iris_run, "inf.csv", cwd=tmp_path))
+    assert "data row 2, column 2: value '1e999' is not a finite number" in line
+
+
+def test_hostile_arguments_are_clean_errors(iris_run, tmp_path):
+    line = one_error(run_cli("train", "--seed", "-1", cwd=tmp_path))
+    assert "argument --seed: expected an integer >= 0, got '-1'" in line
+    line = one_error(run_cli("plot", "hinton", iris_run, "-o", "h.png", "--layer", "99",
+                             cwd=tmp_path))
+    assert "layer 99 is out of range: the network has 2 trainable layers" in line
+    line = one_error(run_cli("plot", "hinton", iris_run, "-o", "h.png", "--dpi", "0",
+                             cwd=tmp_path))
+    assert "dpi must be a number >= 1" in line
+    line = one_error(run_cli("plot", "templates", iris_run, "-o", "t.png", "--shape", "2x",
+                             cwd=tmp_path))
+    assert "--shape '2x': expected ROWSxCOLS" in line

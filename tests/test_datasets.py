@@ -10,6 +10,7 @@ import pytest
 
 from deltaprop import datasets as ds
 from deltaprop.data.datasets import CsvSchema, DownloadError, encode_csv, load_csv
+from deltaprop.data.splits import split_indices, train_val_test_split
 from deltaprop.errors import DeltapropError, InputError
 
 # ------------------------------------------------------------------------------ toys
@@ -335,3 +336,48 @@ def test_encode_csv_with_schema_roundtrip(tmp_path):
     cls = write(tmp_path, "size,colour,label\n1,red,z\n", "cls.csv")
     with pytest.raises(InputError, match="unseen class 'z'"):
         encode_csv(cls, schema)
+
+
+def test_csv_cell_beyond_float64_is_named_by_line_and_column(tmp_path):
+    p = tmp_path / "big.csv"
+    p.write_text("a,b,y\n1,2,3.5\n1,1e999,4.5\n2,3,5.5\n")
+    with pytest.raises(InputError, match=r"big.csv, line 3, column 'b': value '1e999' is "
+                                         r"beyond the range of a float64"):
+        load_csv(p, "y")
+    p.write_text("a,y\n1,2.5\n2,-1e400\n3,4.5\n")
+    with pytest.raises(InputError, match=r"line 3, target column 'y': value '-1e400'"):
+        load_csv(p, "y")
+
+
+def test_csv_says_how_the_task_was_chosen(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,y\n" + "".join(f"{i},{i % 30}\n" for i in range(90)))
+    d = load_csv(p, "y")
+    assert d.task == "regression"
+    assert "regression (inferred: 30 distinct integer values" in d.description
+    assert "--task classification" in d.description
+    d = load_csv(p, "y", task="classification")
+    assert d.task == "classification" and d.n_classes == 30
+    assert d.description.endswith("classification (given)")
+
+
+def test_encode_csv_takes_the_files_own_target_name(tmp_path):
+    train, other = tmp_path / "train.csv", tmp_path / "other.csv"
+    train.write_text("a,y\n1,p\n2,q\n3,p\n")
+    other.write_text("a,label\n3,q\n1,p\n")
+    schema = load_csv(train, "y").schema
+    X, y = encode_csv(other, schema, target="label")
+    assert X[:, 0].tolist() == [3.0, 1.0] and y.tolist() == [1, 0]
+    other.write_text("a,label,y\n3,q,p\n")
+    with pytest.raises(InputError, match="both the model's target column 'y' and the --target"):
+        encode_csv(other, schema, target="label")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: split_indices(10, seed=-1),
+    lambda: train_val_test_split(np.zeros((14, 2)), np.arange(14) % 2, seed=-1),
+    lambda: ds.load_dataset("spiral", seed=-1),
+])
+def test_negative_seeds_are_clear_errors(call):
+    with pytest.raises(InputError, match="seed must be an integer >= 0, got -1"):
+        call()

@@ -165,9 +165,8 @@ def archive_damage(draw):
                 continue
             if not isinstance(meta, dict):
                 continue
-            # Structural damage only: the extras' free-form JSON is not integrity-protected,
-            # so editing it legitimately gives a *different* valid model.
-            paths = [p for p in leaf_paths(meta) if p[0] != "extras"]
+            # Any leaf, the extras' free-form JSON included: the content digest covers it all.
+            paths = list(leaf_paths(meta))
             path = draw(st.sampled_from(paths))
             target = meta
             for key in path[:-1]:
@@ -238,9 +237,9 @@ def test_newer_format_version_is_refused_saying_so():
     entries = members(data)
     j = [n for n, _ in entries].index("meta.json")
     meta = json.loads(entries[j][1])
-    meta["format_version"] = 2
+    meta["format_version"] = 3
     entries[j] = ("meta.json", json.dumps(meta).encode())
-    with pytest.raises(ModelFileError, match="format version 2.*up to 1.*upgrade deltaprop"):
+    with pytest.raises(ModelFileError, match="format version 3.*up to 2.*upgrade deltaprop"):
         load_bytes(rezip(entries))
 
 
@@ -253,3 +252,214 @@ def test_checkpoint_is_not_a_model(tmp_path):
     Trainer(dp.mlp([3, 2], seed=0), verbose=0, checkpoint_path=path).fit(X, Y, epochs=1)
     with pytest.raises(ModelFileError, match="'checkpoint' file, not a 'model'"):
         dp.load(path)
+
+
+# -- every single-byte change: refused or identical ----------------------------------------
+def meta_region(data: bytes) -> list[int]:
+    """Byte positions of meta.json in the archive: its local header, name and content, and its
+    central directory record (flags, sizes, offset: zipfile trusts these)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("meta.json")
+    start = info.header_offset
+    end = start + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size
+    record = data.rindex(b"PK\x01\x02", 0, data.rindex(b"meta.json"))
+    return [*range(start, end), *range(record, record + 46 + len(b"meta.json"))]
+
+
+def changed(data: bytes, pos: int, xor: int) -> bytes:
+    out = bytearray(data)
+    out[pos] ^= xor
+    return bytes(out)
+
+
+@pytest.mark.parametrize("xor", [0x01, 0x20, 0x80])
+def test_every_byte_of_the_metadata_changed_is_refused_or_identical(tmp_path, xor):
+    """Exhaustive over meta.json (architecture, extras, array table, digest) and its zip
+    header: each single-byte change is a ModelFileError or loads the very same model."""
+    _, data = reference()
+    path = tmp_path / "model.dp"
+    net, _ = reference()
+    for pos in meta_region(data):
+        path.write_bytes(changed(data, pos, xor))
+        try:
+            loaded = dp.load(path)
+        except ModelFileError as exc:
+            assert str(exc)
+            continue
+        assert loaded.to_config() == net.to_config(), pos
+        assert all(np.array_equal(a, b) for a, b in
+                   zip(loaded.parameters(), net.parameters(), strict=True)), pos
+        assert loaded.extras["pre"][0] == {"mean_of": "X", "n": 3}, pos
+
+
+@FUZZ
+@given(st.data())
+@pytest.mark.timeout(300)
+def test_any_single_byte_change_is_refused_or_identical(data):
+    _, raw = reference()
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    assert_error_or_identical(changed(raw, pos, data.draw(st.integers(1, 255))))
+
+
+def test_swapping_two_class_names_is_refused():
+    """The class names sit in the metadata; without the content digest a swap flipped every
+    prediction silently."""
+    net = dp.mlp([3, 2], seed=0)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.dp"
+        net.save(path, extras={"cli": ({"class_names": ["cat", "dog"]}, {})})
+        entries = members(path.read_bytes())
+    j = [n for n, _ in entries].index("meta.json")
+    text = entries[j][1].decode()
+    assert '["cat", "dog"]' in text
+    entries[j] = ("meta.json", text.replace('["cat", "dog"]', '["dog", "cat"]').encode())
+    with pytest.raises(ModelFileError, match="fails its content check"):
+        load_bytes(rezip(entries))
+
+
+def test_version_1_files_are_refused_saying_why():
+    _, data = reference()
+    entries = members(data)
+    j = [n for n, _ in entries].index("meta.json")
+    meta = json.loads(entries[j][1])
+    meta["format_version"] = 1
+    del meta["content_sha256"]
+    entries[j] = ("meta.json", json.dumps(meta).encode())
+    with pytest.raises(ModelFileError, match="format version 1.*no integrity digest.*train"):
+        load_bytes(rezip(entries))
+
+
+def test_zip_flags_changed_give_modelfile_error():
+    """An 'encrypted' or 'patched data' flag made zipfile raise RuntimeError or
+    NotImplementedError past the loader."""
+    _, data = reference()
+    for flag in (0x01, 0x20, 0x40):
+        out = bytearray(data)
+        pos = 0
+        while (pos := out.find(b"PK\x01\x02", pos)) >= 0:  # every central directory entry
+            out[pos + 8] |= flag
+            pos += 4
+        pos = 0
+        while (pos := out.find(b"PK\x03\x04", pos)) >= 0:  # every local header
+            out[pos + 6] |= flag
+            pos += 4
+        with pytest.raises(ModelFileError):
+            load_bytes(bytes(out))
+
+
+def test_deeply_nested_metadata_gives_modelfile_error():
+    _, data = reference()
+    entries = members(data)
+    j = [n for n, _ in entries].index("meta.json")
+    entries[j] = ("meta.json", b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ModelFileError):
+        load_bytes(rezip(entries))
+
+
+# -- checkpoints ----------------------------------------------------------------------------
+@functools.cache
+def reference_checkpoint():
+    """A checkpoint of a short run (with run info), as bytes, and its verified content."""
+    from deltaprop.training import Trainer
+    from deltaprop.training.checkpoint import read_checkpoint
+
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    Y = np.eye(2)[np.arange(12) % 2]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "run.ckpt"
+        Trainer(dp.mlp([3, 2], seed=0), verbose=0, seed=0, checkpoint_path=path,
+                checkpoint_info={"options": {"seed": 0, "layers": []}, "data": "abc"}
+                ).fit(X, Y, epochs=2, validation_split=0.25)
+        return path.read_bytes(), read_checkpoint(path)
+
+
+def assert_checkpoint_refused_or_identical(raw: bytes, path: Path) -> None:
+    from deltaprop.training.checkpoint import read_checkpoint
+
+    path.write_bytes(raw)
+    try:
+        meta, arrays = read_checkpoint(path)
+    except ModelFileError as exc:
+        assert str(exc)
+        return
+    ref_meta, ref_arrays = reference_checkpoint()[1]
+    assert meta == ref_meta
+    assert set(arrays) == set(ref_arrays)
+    assert all(np.array_equal(arrays[k], ref_arrays[k]) for k in arrays)
+
+
+def test_every_byte_of_a_checkpoints_metadata_changed_is_refused_or_identical(tmp_path):
+    raw, _ = reference_checkpoint()
+    for pos in meta_region(raw):
+        assert_checkpoint_refused_or_identical(changed(raw, pos, 0x01), tmp_path / "c.ckpt")
+
+
+@FUZZ
+@given(st.data())
+@pytest.mark.timeout(300)
+def test_any_single_byte_change_to_a_checkpoint_is_refused_or_identical(data):
+    raw, _ = reference_checkpoint()
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    with tempfile.TemporaryDirectory() as d:
+        assert_checkpoint_refused_or_identical(changed(raw, pos, data.draw(st.integers(1, 255))),
+                                               Path(d) / "c.ckpt")
+
+
+# -- forged metadata (digest recomputed): still a clean error or a well-formed model --------
+@functools.cache
+def reference_cli_model() -> bytes:
+    """A model file as `deltaprop train` writes it: class names, standardization, options."""
+    from deltaprop.data.pipeline import ModelInfo
+    from deltaprop.data.preprocessing import Preprocessor, Standardizer
+
+    pre = Preprocessor([Standardizer()]).fit(np.arange(12.0).reshape(4, 3))
+    info = ModelInfo("classification", ["cat", "dog"], ["cat", "dog"], "pets", 0, 3, pre,
+                     options={"seed": 0, "layers": [4]})
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "model.npz"
+        dp.mlp([3, 4, 2], seed=0).save(path, extras=info.to_extras())
+        return path.read_bytes()
+
+
+@st.composite
+def forged_meta(draw):
+    from deltaprop.files.archive import content_digest
+
+    entries = members(reference_cli_model())
+    j = [n for n, _ in entries].index("meta.json")
+    meta = json.loads(entries[j][1])
+    for _ in range(draw(st.integers(1, 2))):
+        paths = [p for p in leaf_paths(meta) if p[0] not in ("content_sha256", "format",
+                                                              "format_version", "kind")]
+        path = draw(st.sampled_from(paths))
+        target = meta
+        for key in path[:-1]:
+            target = target[key]
+        if draw(st.booleans()):
+            target.pop(path[-1])
+        else:
+            target[path[-1]] = copy.deepcopy(draw(JSON_VALUES))
+    try:
+        meta["content_sha256"] = content_digest(meta)
+    except ValueError:  # an infinite float has no canonical JSON: refused as unreadable
+        meta["content_sha256"] = ""
+    entries[j] = ("meta.json", json.dumps(meta).encode())
+    return rezip(entries)
+
+
+@FUZZ
+@given(forged_meta())
+@pytest.mark.timeout(300)
+def test_forged_metadata_gives_a_clean_error_or_a_well_formed_model(data):
+    """Whoever recomputes the digest can change the metadata at will; loading must still end
+    in ModelFileError/InputError or a model whose record fits its network, never a crash."""
+    from deltaprop.data.pipeline import ModelInfo
+    from deltaprop.errors import DeltapropError
+
+    try:
+        net = load_bytes(data)
+        info = ModelInfo.from_network(net)
+    except DeltapropError as exc:
+        assert str(exc)
+        return
+    assert len(info.class_names) == net.n_outputs and info.n_features == net.n_inputs

@@ -189,3 +189,18 @@ def test_plot_cli_writes_every_kind(tmp_path, trained, capsys):
         _plot_cli(["confusion", str(model), "-o", str(tmp_path / "x.png")])
     with pytest.raises(InputError, match="image_shape"):
         _plot_cli(["templates", str(model), "-o", str(tmp_path / "x.png")])
+
+
+@pytest.mark.parametrize("layer", [2, -3, 99, 1.5, True])
+def test_hinton_layer_out_of_range_is_a_clear_error(layer):
+    net = dp.mlp([3, 4, 2], seed=0)
+    with pytest.raises(InputError, match=f"layer {layer!r} is out of range: the network has 2 "
+                                         r"trainable layers, 0\.\.1"):
+        plots.plot_hinton(net, layer=layer)
+
+
+def test_save_figure_refuses_a_non_positive_dpi(tmp_path):
+    fig = plots.plot_hinton(np.eye(2))
+    with pytest.raises(InputError, match="dpi must be a number >= 1, got 0"):
+        plots.save_figure(fig, tmp_path / "f.png", dpi=0)
+    assert list(tmp_path.iterdir()) == []

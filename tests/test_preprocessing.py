@@ -171,3 +171,18 @@ def test_preprocessor_chain_and_state():
         Preprocessor([object()])
     with pytest.raises(InputError, match="unknown preprocessing type"):
         transformer_from_state({"type": "Pickle"}, {})
+
+
+def test_standardizer_near_the_float64_limit_scales_before_squaring():
+    """Squares of values near 1e308 overflowed: the column got scale inf and became all 0."""
+    big = np.array([1.7e308, -1.7e308, 0.9e308, -0.2e308, 1.0e308])
+    X = np.column_stack([big, np.arange(5.0)])
+    s = Standardizer().fit(X)
+    assert np.isfinite(s.mean_).all() and np.isfinite(s.scale_).all()
+    np.testing.assert_allclose(s.mean_[0], big.mean(), rtol=1e-12)
+    np.testing.assert_allclose(s.scale_[0], (big / 1e308).std() * 1e308, rtol=1e-12)
+    Z = s.transform(X)
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=0), 1, rtol=1e-12)
+    same = np.full((3, 1), 1.7e308)
+    np.testing.assert_array_equal(Standardizer().fit(same).transform(same), 0.0)

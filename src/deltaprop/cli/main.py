@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -108,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "diabetes, spiral, ...) or a CSV file with a header (default: digits)")
     data.add_argument("--target", metavar="COLUMN",
                       help="target column of a CSV file (default: the last column)")
+    data.add_argument("--task", choices=("classification", "regression"),
+                      help="what to learn from a CSV target (default: inferred, and said)")
     data.add_argument("--impute", choices=("mean", "median", "most_frequent"),
                       help="fill missing CSV cells instead of failing")
     data.add_argument("--preprocess", choices=("standardize", "whiten", "none"),
@@ -144,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--early-stopping", type=_number(int, 1), nargs="?", const=10,
                      metavar="PATIENCE", help="stop when the validation loss has not improved "
                      "for PATIENCE epochs (default 10) and keep the best weights (002 §5)")
-    opt.add_argument("--seed", type=int, default=0, help="seed of every random draw "
-                     "(default: 0)")
+    opt.add_argument("--seed", type=_number(int, 0), default=0, metavar="N",
+                     help="seed of every random draw (default: 0)")
     run = t.add_argument_group("output")
     run.add_argument("--out", metavar="DIR", help="output directory (default: runs/DATASET)")
     run.add_argument("--checkpoint-every", type=_number(int, 1), metavar="N",
@@ -198,21 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------ train
-def _resumed(args: argparse.Namespace, out: Path) -> argparse.Namespace:
-    """Options of the run being resumed; options given now (not at their default) win."""
-    path = out / _RUN_FILE
-    if not path.is_file():
-        raise InputError(f"nothing to resume in {out}: no {_RUN_FILE} (start the run with "
-                         f"--out {out} --checkpoint-every N)")
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    defaults = vars(build_parser().parse_args(["train"]))
-    merged = dict(vars(args))
-    for key, value in saved.items():
-        if key in merged and merged[key] == defaults.get(key):
-            merged[key] = value
-    return argparse.Namespace(**merged)
-
-
 def _augmenter(spec: str | None, pre: Any, seed: int | None) -> Any:
     if not spec:
         return None
@@ -226,15 +212,34 @@ def _augmenter(spec: str | None, pre: Any, seed: int | None) -> Any:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from deltaprop.cli.outdir import OutputDir
+
+    with OutputDir(args.out or Path("runs") / Path(args.dataset).stem) as out_dir:
+        return _train(args, out_dir)
+
+
+def _train(args: argparse.Namespace, out_dir: Any) -> int:
+    """Validate everything, lock ``--out``, train, then write the model and run.json."""
+    from deltaprop.cli import resume as rs
     from deltaprop.data import pipeline as pl
     from deltaprop.engine.network import mlp
     from deltaprop.training.trainer import Trainer
 
-    out = Path(args.out or Path("runs") / Path(args.dataset).stem)
+    out, saved_data = out_dir.path, None
     if args.resume:
-        args = _resumed(args, out)
+        if not out.is_dir():
+            raise InputError(f"nothing to resume in {out}: no such directory")
+        out_dir.acquire(create=False)
+        given = rs.given_options(build_parser, getattr(args, "argv", []))
+        args, saved_data = rs.resume_args(args, given, out, out / _CKPT_FILE)
+        rs.check_run_file(out / _RUN_FILE)
     t0 = time.perf_counter()
-    data = pl.load_data(args.dataset, args.target, impute=args.impute)
+    data = pl.load_data(args.dataset, args.target, impute=args.impute, task=args.task)
+    pl.check_trainable(data)
+    if args.resume:
+        rs.check_same_data(saved_data, data, args.dataset)
+    if data.schema is not None:
+        print(data.description, file=sys.stderr)
     split = pl.split_data(data, args.seed)
     pre = pl.make_preprocessor(args.preprocess)
     Xtr = split.X_train if pre is None else pre.fit_transform(split.X_train)
@@ -251,10 +256,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         scaler.fit(np.asarray(split.y_train, np.float64).reshape(len(split.y_train), -1))
     Y = [pl.encode_targets(y, data.task, n_out, scaler, net.dtype)
          for y in (split.y_train, split.y_val, split.y_test)]
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "resume")}
-    from deltaprop.files.archive import atomic_write_bytes
-
-    atomic_write_bytes(out / _RUN_FILE, json.dumps(options, indent=1).encode())
+    options = rs.run_options(args)
     checkpointing = args.checkpoint_every is not None or args.resume
     trainer = Trainer(net, optimizer=args.optimizer, learning_rate=args.learning_rate,
                       momentum=args.momentum or 0.0, batch_size=args.batch_size,
@@ -263,7 +265,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       augment=_augmenter(args.augment, pre, args.seed),
                       verbose=0 if args.quiet else 1, seed=args.seed,
                       checkpoint_every=args.checkpoint_every,
-                      checkpoint_path=out / _CKPT_FILE if checkpointing else None)
+                      checkpoint_path=out / _CKPT_FILE if checkpointing else None,
+                      checkpoint_info={"options": options, "data": rs.data_fingerprint(data)})
+    out_dir.acquire()  # everything is validated: lock --out (and clean it) before writing
     print(f"training {net.n_inputs}-{'-'.join(map(str, args.layers + [n_out]))} MLP on "
           f"{data.name}: {len(Xtr)} training, {len(Xva)} validation, {len(Xte)} test rows",
           file=sys.stderr)
@@ -276,6 +280,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         scaler, data.schema, options)
     net.save(out / _MODEL_FILE, extras={**info.to_extras(),
                                         "history": (history.to_dict(), {})})
+    out_dir.write_run_file(options)
     metrics, pred = _report(net, info, Xte, split.y_test, Y[2], f"test set: {split.test_source}")
     from deltaprop.cli.report import write_report
 
@@ -320,13 +325,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     net, info = _load_model(args.model)
     spec = args.dataset
     if pl.is_csv_path(spec) and info.schema is not None:
-        X, y = encode_csv(spec, info.schema)
+        X, y = encode_csv(spec, info.schema, target=args.target)
         if y is None:
-            raise InputError(f"{spec} has no target column {info.schema.target!r} to "
-                             "evaluate against")
-        title = f"{spec} (all rows)"
+            raise InputError(f"{spec} has no target column "
+                             f"{args.target or info.schema.target!r} to evaluate against")
+        title, names = f"{spec} (all rows)", None  # encoded by class name already
     else:
-        data = pl.load_data(spec, args.target)
+        data = pl.load_data(spec, args.target,
+                            task=info.task if pl.is_csv_path(spec) else None)
+        names = data.target_names
         if data.task != info.task:
             raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")
         if data.X_test is not None or data.name == info.dataset:
@@ -334,10 +341,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             X, y, title = split.X_test, split.y_test, f"test set: {split.test_source}"
         else:
             X, y, title = data.X, data.y, f"{data.name} (all rows)"
-    if info.task == "classification" and (y.max() >= len(info.class_names)):
-        raise InputError(f"{spec} has class {int(y.max())}, the model knows "
-                         f"{len(info.class_names)} classes")
     X = info.transform(np.asarray(X, np.float64), spec)
+    if info.task == "classification" and names is not None:
+        y = info.class_indices(y, names, spec)
     Y = pl.encode_targets(y, info.task, net.n_outputs, info.target_scaler, net.dtype)
     _report(net, info, X, y, Y, title)
     return 0
@@ -388,6 +394,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltaprop`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args))
     except (DeltapropError, OSError) as exc:

@@ -106,8 +106,11 @@ def _figure(args: argparse.Namespace) -> Any:
     if args.kind == "templates":
         n_in = net.n_inputs
         side = int(round(np.sqrt(n_in)))
-        shape = (side, side) if args.shape is None else tuple(int(v) for v in
-                                                              args.shape.lower().split("x"))
+        try:
+            shape = (side, side) if args.shape is None else tuple(int(v) for v in
+                                                                  args.shape.lower().split("x"))
+        except ValueError:
+            raise InputError(f"--shape {args.shape!r}: expected ROWSxCOLS, e.g. 28x28") from None
         return plots.plot_weight_templates(net, image_shape=shape)
     if args.kind == "hinton":
         return plots.plot_hinton(net, layer=args.layer)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from deltaprop.checks import as_generator
 from deltaprop.errors import InputError
 
 __all__ = ["Augmenter", "add_noise", "random_shift", "random_rotation", "elastic_distortion"]
@@ -50,7 +51,7 @@ def _rng(rng: Any) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
+        return as_generator(rng)
     raise InputError(f"rng must be a numpy.random.Generator, an int seed or None, got {rng!r}")
 
 
@@ -150,7 +151,7 @@ class Augmenter:
             elastic = (alpha, sigma)
         self.noise, self.shift, self.rotation = float(noise), int(shift), float(rotation)
         self.elastic, self.image_shape, self.clip, self.seed = elastic, image_shape, clip, seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = as_generator(seed)
 
     @property
     def is_identity(self) -> bool:

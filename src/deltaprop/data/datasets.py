@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import check_number
+from deltaprop.checks import as_generator, check_number
 from deltaprop.data.dataset import Dataset
 from deltaprop.data.mnist import (
     MNIST_FILES,
@@ -61,7 +61,7 @@ def xor(n_per_corner: int = 1, *, noise: float = 0.0, seed: int | None = None) -
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     X = np.repeat(corners, n, axis=0)
     if noise:
-        X = X + np.random.default_rng(seed).normal(0.0, noise, X.shape)
+        X = X + as_generator(seed).normal(0.0, noise, X.shape)
     y = np.repeat([0, 1, 1, 0], n)
     return _classes(X, y, "xor", 2, "XOR of two binary inputs")
 
@@ -73,7 +73,7 @@ def blobs(n_samples: int = 300, *, std: float = 0.6, seed: int | None = 0) -> Da
     """
     n = check_number("n_samples", n_samples, low=3, integer=True)
     std = check_number("std", std, low=0, convert=False)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     centers = np.array([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]])
     y = np.arange(n) % 3
     X = centers[y] + rng.normal(0.0, std, (n, 2))
@@ -87,7 +87,7 @@ def circles(n_samples: int = 400, *, noise: float = 0.08, factor: float = 0.5,
     noise = check_number("noise", noise, low=0, convert=False)
     if not 0 < factor < 1:
         raise InputError(f"factor must be in (0, 1), got {factor!r}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     y = np.arange(n) % 2
     angle = rng.uniform(0.0, 2 * np.pi, n)
     radius = np.where(y == 0, 1.0, factor)
@@ -105,7 +105,7 @@ def spiral(n_per_class: int = 100, n_classes: int = 3, *, noise: float = 0.2,
     n = check_number("n_per_class", n_per_class, low=2, integer=True)
     k = check_number("n_classes", n_classes, low=2, integer=True)
     noise = check_number("noise", noise, low=0, convert=False)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     r = np.tile(np.linspace(0.0, 1.0, n), k)
     y = np.repeat(np.arange(k), n)
     t = (np.tile(np.linspace(0.0, 4.0, n), k) + 4.0 * y) * (3.0 / k)
@@ -120,7 +120,7 @@ def two_spirals(n_samples: int = 400, *, noise: float = 0.02, turns: float = 1.5
     by 180 degrees; ``noise`` is added to the coordinates."""
     n = check_number("n_samples", n_samples, low=2, integer=True)
     noise = check_number("noise", noise, low=0, convert=False)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     half = (n + 1) // 2
     t = np.linspace(0.0, 1.0, half)
     theta = 2 * np.pi * turns * t + np.pi / 2
@@ -140,7 +140,7 @@ def free_fall(n_samples: int = 200, *, t_max: float = 2.0, g: float = 9.81,
     noise = check_number("noise", noise, low=0, convert=False)
     if not t_max > 0:
         raise InputError(f"t_max must be > 0, got {t_max!r}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     t = np.sort(rng.uniform(0.0, t_max, n))
     h = 0.5 * g * t**2 + (rng.normal(0.0, noise, n) if noise else 0.0)
     return Dataset(t[:, None], h, ["t"], ["h"], "regression", "free_fall",
@@ -155,7 +155,7 @@ def noisy_sine(n_samples: int = 100, *, noise: float = 0.1, x_range: tuple = (0.
     lo, hi = (float(v) for v in x_range)
     if not lo < hi:
         raise InputError(f"x_range must have lo < hi, got {x_range!r}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     x = np.sort(rng.uniform(lo, hi, n))
     y = np.sin(x) + rng.normal(0.0, noise, n)
     return Dataset(x[:, None], y, ["x"], ["y"], "regression", "noisy_sine",

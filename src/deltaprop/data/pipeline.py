@@ -25,11 +25,12 @@ from deltaprop.data.preprocessing import (
     transformer_from_state,
 )
 from deltaprop.data.splits import split_indices, train_val_test_split
-from deltaprop.data.tabular import CsvSchema, encode_csv, load_csv
-from deltaprop.errors import InputError
+from deltaprop.data.tabular import CsvSchema, canonical_label, encode_csv, load_csv
+from deltaprop.errors import DeltapropError, InputError, ModelFileError
 
-__all__ = ["ModelInfo", "Split", "load_data", "split_data", "make_preprocessor",
-           "make_target_scaler", "encode_targets", "read_features", "is_csv_path"]
+__all__ = ["ModelInfo", "Split", "load_data", "check_trainable", "split_data",
+           "make_preprocessor", "make_target_scaler", "encode_targets", "read_features",
+           "is_csv_path"]
 
 #: Split ratios (002 §5): 5:1:1 train/validation/test; with a given test set, 11:1 train/val.
 RATIOS = (5, 1, 1)
@@ -52,16 +53,39 @@ def _last_column(path: str) -> str:
     return header[-1].strip() if header else ""
 
 
-def load_data(spec: str, target: str | None = None, *, impute: str | None = None) -> Dataset:
-    """A built-in dataset by name, or a CSV file (target column: ``target``, else the last)."""
+def load_data(spec: str, target: str | None = None, *, impute: str | None = None,
+              task: str | None = None) -> Dataset:
+    """A built-in dataset by name, or a CSV file (target column: ``target``, else the last).
+
+    ``task`` ("classification" or "regression") overrides what :func:`load_csv` infers from a
+    CSV target; a built-in dataset must already be of that task.
+    """
     from deltaprop.data.datasets import load_dataset
 
+    if Path(spec).is_dir():
+        raise InputError(f"{spec} is a directory, not a CSV file or a built-in dataset name")
     if is_csv_path(spec):
-        return load_csv(spec, target or _last_column(spec), impute=impute)
+        return load_csv(spec, target or _last_column(spec), impute=impute, task=task)
     if target is not None:
         raise InputError(f"--target only applies to CSV files, not to the built-in dataset "
                          f"{spec!r}")
-    return load_dataset(spec)
+    data = load_dataset(spec)
+    if task is not None and task != data.task:
+        raise InputError(f"--task {task}: the built-in dataset {spec!r} is a {data.task} "
+                         "dataset")
+    return data
+
+
+def check_trainable(data: Dataset) -> None:
+    """Refuse data a model cannot learn from: a classifier needs at least two classes (with
+    one, it would report accuracy 1.0 having learnt nothing)."""
+    if data.task != "classification":
+        return
+    present = np.unique(np.asarray(data.y))
+    if present.size < 2:
+        name = data.target_names[int(present[0])] if present.size else "(none)"
+        raise InputError(f"{data.name}: every row has the class {name!r}; a classifier needs "
+                         "at least 2 classes")
 
 
 @dataclass
@@ -168,10 +192,39 @@ class ModelInfo:
             key = f"{_EXTRA}_{name}"
             return build(*extras[key]) if key in extras else None
 
-        return cls(cfg["task"], cfg["class_names"], cfg["target_names"], cfg["dataset"],
-                   cfg["seed"], cfg["n_features"], part("preprocessor", transformer_from_state),
-                   part("target_scaler", transformer_from_state),
-                   part("schema", CsvSchema.from_state), cfg.get("options", {}))
+        try:
+            info = cls(cfg["task"], cfg["class_names"], cfg["target_names"], cfg["dataset"],
+                       cfg["seed"], cfg["n_features"],
+                       part("preprocessor", transformer_from_state),
+                       part("target_scaler", transformer_from_state),
+                       part("schema", CsvSchema.from_state), cfg.get("options", {}))
+            info._check(network)
+        except (DeltapropError, KeyError, TypeError, ValueError, AttributeError,
+                IndexError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"{path}: its stored preprocessing record is invalid: "
+                                 f"{exc}") from None
+        return info
+
+    def _check(self, network: Any) -> None:
+        """The stored record fits the network it came with (else ModelFileError)."""
+        def names(value: Any) -> bool:
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+        if self.task not in ("classification", "regression"):
+            raise ModelFileError(f"unknown task {self.task!r}")
+        if self.task == "classification" and (
+                not names(self.class_names) or len(self.class_names) != network.n_outputs
+                or len(set(self.class_names)) != len(self.class_names)):
+            raise ModelFileError(f"class names {self.class_names!r} do not fit the network's "
+                                 f"{network.n_outputs} outputs")
+        if not names(self.target_names):
+            raise ModelFileError(f"target names {self.target_names!r} are not a list of names")
+        if (isinstance(self.n_features, bool) or not isinstance(self.n_features, int)
+                or self.n_features != network.n_inputs):
+            raise ModelFileError(f"n_features {self.n_features!r} does not match the "
+                                 f"network's {network.n_inputs} inputs")
 
     # -- applying the stored preprocessing ------------------------------------------------
     def transform(self, X: np.ndarray, source: str) -> np.ndarray:
@@ -179,6 +232,24 @@ class ModelInfo:
             raise InputError(f"{source} has {X.shape[1]} features, the model expects "
                              f"{self.n_features}")
         return X if self.preprocessor is None else self.preprocessor.transform(X)
+
+    def class_indices(self, y: np.ndarray, names: Any, source: str) -> np.ndarray:
+        """Labels ``y`` that index ``names`` (a dataset's classes) as indices of the model's
+        classes, matched by name ("1.0" is "1"): a dataset holding some of the classes keeps
+        their meaning. A class the model does not know is an InputError naming it."""
+        index = {canonical_label(str(c)): i for i, c in enumerate(self.class_names or [])}
+        y = np.asarray(y, dtype=np.int64)
+        lookup = np.full(len(names), -1, dtype=np.int64)
+        for j, name in enumerate(names):
+            lookup[j] = index.get(canonical_label(str(name)), -1)
+        present = np.unique(y)
+        if present.size and (present.min() < 0 or present.max() >= len(names)):
+            raise InputError(f"{source}: labels outside its {len(names)} classes")
+        unknown = [str(names[j]) for j in present if lookup[j] < 0]
+        if unknown:
+            raise InputError(f"{source} has classes {unknown} that the model does not know "
+                             f"(its classes: {self.class_names})")
+        return lookup[y]
 
     def outputs_to_targets(self, H: np.ndarray) -> np.ndarray:
         """Network outputs of a regression model back in the units of the targets."""
@@ -216,5 +287,7 @@ def read_features(path: str, info: ModelInfo) -> np.ndarray:
             raise InputError(f"{path}: row {i + 1} holds a value that is not a number")
     X = np.array([[float(c) for c in row] for row in rows])
     if not np.isfinite(X).all():
-        raise InputError(f"{path}: contains NaN or infinite values")
+        r, c = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise InputError(f"{path}: data row {r + 1}, column {c + 1}: value {rows[r][c]!r} is "
+                         "not a finite number")
     return X

@@ -147,6 +147,10 @@ class OneHotEncoder:
         return obj
 
 
+#: Above this magnitude a square overflows float64 (sqrt of its largest value, with margin).
+_SQUARE_SAFE = 1e150
+
+
 class Standardizer:
     """Shift each input column to zero mean and scale it to unit variance (002 §4).
 
@@ -171,8 +175,14 @@ class Standardizer:
         X = check_array(X)
         if X.shape[0] == 0:
             raise InputError("X has no rows; cannot fit a Standardizer")
-        self.mean_ = X.mean(axis=0) if self.with_mean else np.zeros(X.shape[1])
-        std = X.std(axis=0) if self.with_std else np.ones(X.shape[1])
+        # Columns holding values beyond ~1e150 are divided by their largest magnitude first:
+        # their sums and squares would overflow to inf (and the column silently become 0).
+        top = np.abs(X).max(axis=0).astype(np.float64)
+        big = top > _SQUARE_SAFE
+        div = np.where(big, top, 1.0)
+        Xs = X / div if big.any() else X
+        self.mean_ = Xs.mean(axis=0) * div if self.with_mean else np.zeros(X.shape[1])
+        std = Xs.std(axis=0) * div if self.with_std else np.ones(X.shape[1])
         # constant columns: scale 1 -> they map to 0 instead of inf/NaN
         self.scale_ = np.where(std > 1e-12 * np.maximum(1.0, np.abs(self.mean_)), std, 1.0)
         return self
@@ -180,7 +190,16 @@ class Standardizer:
     def transform(self, X: Any) -> np.ndarray:
         _require_fitted(self, "mean_")
         X = check_array(X, n_features=self.mean_.size)
-        return ((X - self.mean_) / self.scale_).astype(X.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = (X - self.mean_) / self.scale_
+            if not np.isfinite(Z).all():  # X - mean overflowed: divide first
+                Z = X / self.scale_ - self.mean_ / self.scale_
+        if not np.isfinite(Z).all():
+            col = int(np.argwhere(~np.isfinite(Z))[0][1])
+            raise InputError(f"X column {col} (0-based): values up to "
+                             f"{float(np.abs(X[:, col]).max()):g} are too large to standardize "
+                             "in float64")
+        return Z.astype(X.dtype, copy=False)
 
     def fit_transform(self, X: Any) -> np.ndarray:
         return self.fit(X).transform(X)

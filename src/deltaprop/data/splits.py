@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.checks import as_generator
 from deltaprop.errors import InputError
 
 __all__ = ["split_indices", "train_val_test_split", "train_test_split", "is_class_labels",
@@ -68,7 +69,7 @@ def split_indices(n: int, ratios: Sequence[float] = (5, 1, 1), *, stratify_label
     if np.any(counts == 0):
         raise InputError(f"n={n} samples is too few for ratios {tuple(ratios)}: "
                          f"part sizes would be {counts.tolist()} (every part needs >= 1)")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     if stratify_labels is None:
         order = rng.permutation(n)
         return [np.sort(p) for p in np.split(order, np.cumsum(counts)[:-1])]

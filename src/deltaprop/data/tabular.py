@@ -19,7 +19,7 @@ import numpy as np
 from deltaprop.data.dataset import Dataset
 from deltaprop.errors import InputError
 
-__all__ = ["CsvSchema", "load_csv", "encode_csv"]
+__all__ = ["CsvSchema", "load_csv", "encode_csv", "canonical_label"]
 
 _MISSING = {"", "na", "n/a", "nan", "?", "null"}
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -32,12 +32,21 @@ def _is_missing(v: str) -> bool:
     return v.lower() in _MISSING
 
 
-def _canon(v: str) -> str:
+def canonical_label(v: str) -> str:
     """Class label text: numbers in one spelling ("1.0" and "1" are the same class)."""
     if _NUMBER.fullmatch(v):
         f = float(v)
         return str(int(f)) if f.is_integer() else repr(f)
     return v
+
+
+def _number(v: str, where: str) -> float:
+    """A numeric cell as a float; one too large for float64 ("1e999") is refused by name."""
+    f = float(v)
+    if not np.isfinite(f):
+        raise InputError(f"{where}: value {v!r} is beyond the range of a float64 (about "
+                         "±1.8e308)")
+    return f
 
 
 def _read_csv(path: str | os.PathLike, delimiter: str) -> tuple[list[str], list[list[str]],
@@ -138,7 +147,7 @@ class CsvSchema:
                     if not _NUMBER.fullmatch(v):
                         raise InputError(f"{source}, line {line}, column {col!r}: expected a "
                                          f"number, got {v!r}")
-                    X[r, out] = float(v)
+                    X[r, out] = _number(v, f"{source}, line {line}, column {col!r}")
                 elif v in index:
                     X[r, out + index[v]] = 1.0
                 else:
@@ -158,14 +167,16 @@ class CsvSchema:
                 raise InputError(f"{source}, line {line}, target column {self.target!r}: "
                                  f"expected a number for regression, got {v!r}")
         if self.task == "regression":
-            return np.array([float(v) for v in values])
+            return np.array([_number(v, f"{source}, line {line}, target column "
+                                        f"{self.target!r}")
+                             for v, line in zip(values, lines, strict=True)])
         index = {c: i for i, c in enumerate(self.classes or [])}
         y = np.empty(len(values), dtype=np.int64)
         for r, (v, line) in enumerate(zip(values, lines, strict=True)):
-            if _canon(v) not in index:
+            if canonical_label(v) not in index:
                 raise InputError(f"{source}, line {line}, target column {self.target!r}: "
                                  f"unseen class {v!r}; known: {self.classes}")
-            y[r] = index[_canon(v)]
+            y[r] = index[canonical_label(v)]
         return y
 
 
@@ -240,23 +251,46 @@ def load_csv(path: str | os.PathLike, target: str, *, impute: str | None = None,
         integer = numeric_target and all(float(v).is_integer() for v in present)
         few = len(distinct) <= _MAX_CLASSES and len(distinct) < len(present)
         task = "regression" if numeric_target and not (integer and few) else "classification"
+        if not numeric_target:
+            why = "inferred: the target holds text labels"
+        elif task == "classification":
+            why = (f"inferred: {len(distinct)} distinct integer values that repeat; pass "
+                   "--task regression to treat them as numbers")
+        else:
+            why = (f"inferred: {len(distinct)} distinct "
+                   f"{'integer ' if integer else ''}values (classes are at most "
+                   f"{_MAX_CLASSES} repeating integers); pass --task classification if they "
+                   "are class labels")
+    else:
+        why = "given"
     classes = None
     if task == "classification":
-        labels = {_canon(v) for v in present}
+        labels = {canonical_label(v) for v in present}
         classes = sorted(labels, key=float) if numeric_target else sorted(labels)
     schema = CsvSchema(columns, kinds, categories, target, task, classes, impute, fills)
     X, y = schema.encode(header, rows, lines, source=str(path))
     return Dataset(X, y, schema.feature_names, classes if classes else [target], task,
-                   Path(path).stem, description=f"CSV file {path}", schema=schema)
+                   Path(path).stem, description=f"CSV file {path}: {task} ({why})",
+                   schema=schema)
 
 
-def encode_csv(path: str | os.PathLike, schema: CsvSchema, *,
-               delimiter: str = ",") -> tuple[np.ndarray, np.ndarray | None]:
+def encode_csv(path: str | os.PathLike, schema: CsvSchema, *, delimiter: str = ",",
+               target: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Encode a new CSV file exactly as the training file was (for ``deltaprop predict``).
 
     Columns are matched by name (any order); the target column may be absent, in which case
-    ``y`` is None. Unseen categories, missing or unexpected columns raise InputError.
+    ``y`` is None. ``target`` names the file's target column when it is not the schema's
+    (``deltaprop evaluate --target``). Unseen categories, missing or unexpected columns raise
+    InputError.
     """
     header, rows, lines = _read_csv(path, delimiter)
+    if target is not None and target != schema.target:
+        if target not in header:
+            raise InputError(f"{path}: target column {target!r} not found; columns are "
+                             f"{header}")
+        if schema.target in header:
+            raise InputError(f"{path} has both the model's target column {schema.target!r} "
+                             f"and the --target column {target!r}; drop one of them")
+        header = [schema.target if h == target else h for h in header]
     return schema.encode(header, rows, lines, source=str(path))
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deltaprop.checks import as_generator
+
 __all__ = ["gradcheck"]
 
 
@@ -49,7 +51,7 @@ def gradcheck(network, X, Y, eps: float = 1e-4, floor: float = 1e-4,
     net = network.copy(dtype="float64")
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
-    net.forward(X, training=True, rng=np.random.default_rng(seed))
+    net.forward(X, training=True, rng=as_generator(seed))
     for layer in net.layers:
         if hasattr(layer, "frozen"):
             layer.frozen = True

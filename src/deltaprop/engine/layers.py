@@ -550,3 +550,30 @@ def from_config(cfg: dict) -> Layer:
     if kind == "BatchNorm":
         return BatchNorm(cfg.get("n"), momentum=cfg["momentum"], eps=cfg["eps"])
     raise InputError(f"unknown layer type {kind!r}")
+
+
+def config_param_shapes(cfg: dict) -> list[tuple[int, ...]]:
+    """The shapes of the parameters (W, then b) of the layer :func:`from_config` would build
+    from ``cfg``, computed without building it (nothing is allocated).
+
+    A model file's loader compares them with the stored arrays before it builds the network,
+    so a small file that declares a huge layer is refused instead of allocated.
+    """
+    kind = cfg.get("type")
+    if kind in ("Dropout", "GaussianNoise"):
+        return []
+    if kind == "BatchNorm":  # γ and β, one per unit
+        n = check_number("n", cfg.get("n"), low=1, integer=True)
+        return [(n,), (n,)]
+    if kind not in ("Dense", "Maxout"):
+        raise InputError(f"unknown layer type {kind!r}")
+    n_in = check_number("n_in", cfg.get("n_in"), low=1, integer=True)
+    n_out = check_number("n_out", cfg.get("n_out"), low=1, integer=True)
+    if kind == "Maxout":
+        pieces = check_number("pieces", cfg.get("pieces"), low=1, integer=True)
+    else:
+        pieces = activations.get(cfg.get("activation")).pieces
+    if not isinstance(cfg.get("bias"), bool):
+        raise InputError(f"bias must be true or false, got {cfg.get('bias')!r}")
+    rows = n_out * pieces
+    return [(rows, n_in), (rows,)] if cfg["bias"] else [(rows, n_in)]

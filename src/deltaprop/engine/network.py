@@ -411,6 +411,7 @@ def load(path) -> Network:
     """
     meta, arrays = load_archive(path, "model")
     try:
+        _check_stored_parameters(meta["network"], arrays, path)
         network = Network.from_config(meta["network"])
         params = network.parameters()
         if len(params) != sum(1 for n in arrays if n.startswith("param.")):
@@ -435,6 +436,37 @@ def load(path) -> Network:
         }
     except ModelFileError:
         raise
-    except (DeltapropError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (DeltapropError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError, MemoryError) as exc:
         raise ModelFileError(f"{path}: the stored architecture is invalid: {exc}") from None
     return network
+
+
+def _check_stored_parameters(cfg: dict, arrays: dict, path) -> None:
+    """Compare the parameter shapes the architecture ``cfg`` declares with the stored arrays,
+    before anything is built: a file declaring a layer far larger than its arrays is refused
+    without allocating that layer."""
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
+        raise ModelFileError(f"{path}: the stored architecture has no list of layers")
+    dtype = cfg.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{path}: the stored architecture has dtype {dtype!r}, expected "
+                             "'float32' or 'float64'")
+    shapes = []
+    for i, layer_cfg in enumerate(cfg["layers"]):
+        if not isinstance(layer_cfg, dict):
+            raise ModelFileError(f"{path}: layer {i} of the stored architecture is not a table")
+        try:
+            shapes += layer_types.config_param_shapes(layer_cfg)
+        except InputError as exc:
+            raise ModelFileError(f"{path}: layer {i} of the stored architecture: {exc}") from None
+    stored = sum(1 for n in arrays if n.startswith("param."))
+    if stored != len(shapes):
+        raise ModelFileError(f"{path}: the architecture declares {len(shapes)} parameter "
+                             f"arrays, the file stores {stored}")
+    for i, shape in enumerate(shapes):
+        got = arrays.get(f"param.{i}")
+        if got is None or got.shape != shape or got.dtype.name != dtype:
+            where = "missing" if got is None else f"{got.dtype.name} {got.shape}"
+            raise ModelFileError(f"{path}: parameter {i} is {where}, the architecture declares "
+                                 f"{dtype} {shape}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deltaprop.checks import check_array
+from deltaprop.checks import as_generator, check_array
 from deltaprop.engine.layers import Dense
 from deltaprop.errors import InputError
 
@@ -60,7 +60,7 @@ class Perceptron:
         self.layer = Dense(n_in, n_out, activation=activation, init="zeros")
         self.learning_rate = float(learning_rate)
         self.max_epochs = int(max_epochs)
-        self.rng = np.random.default_rng(seed)
+        self.rng = as_generator(seed)
         self.converged_ = False
         self.errors_: list[int] = []
 

@@ -2,16 +2,25 @@
 
 Layout of an archive (an uncompressed zip, readable by ``numpy.load(..., allow_pickle=False)``):
 
-- ``meta.json``: ``{"format": "deltaprop", "kind": "model" | "checkpoint", "format_version": 1,
-  "arrays": {name: {"sha256", "dtype", "shape"}}, ...}``;
+- ``meta.json``: ``{"format": "deltaprop", "kind": "model" | "checkpoint", "format_version": 2,
+  "arrays": {name: {"sha256", "dtype", "shape"}}, ..., "content_sha256": DIGEST}``;
 - one ``<name>.npy`` per array.
 
+``content_sha256`` is the SHA-256 of the canonical JSON of the metadata without that key
+(sorted keys, no whitespace, ASCII). The metadata holds the SHA-256 of every array, so the one
+digest covers the whole content: the arrays, the architecture, the class names, the stored
+preprocessing. Changing any of it (swapping two class names, say) without recomputing the
+digest is refused.
+
 Reading checks everything before trusting anything: the zip structure, that every member is
-stored (so reads are bounded by the file size), the format and kind, the version, that the array
-set matches the metadata, each .npy header against the declared dtype and shape, and each array's
-SHA-256. Any failure is a :class:`~deltaprop.errors.ModelFileError` that says what is wrong.
-Writes go to a temporary file in the same folder that is renamed over the target, so a crash
-never leaves a half-written file.
+stored (so reads are bounded by the file size), the format, the version, the content digest,
+the kind, that the array set matches the metadata, each .npy header against the declared dtype
+and shape, and each array's SHA-256. Any failure is a :class:`~deltaprop.errors.ModelFileError`
+that says what is wrong. Version-1 files (deltaprop 0.2 and earlier) have no content digest:
+their metadata could have been changed undetectably, so they are refused with a message saying
+so (train the model again). Writes go through
+:func:`deltaprop.files.atomic.atomic_write_bytes` (temporary file + rename), so a crash never
+leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -19,9 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import struct
-import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -30,11 +37,14 @@ from pathlib import Path
 import numpy as np
 
 from deltaprop.errors import DeltapropError, ModelFileError
+from deltaprop.files.atomic import atomic_write_bytes
 
-__all__ = ["FORMAT_VERSION", "atomic_write_bytes", "save_archive", "load_archive"]
+__all__ = ["FORMAT_VERSION", "atomic_write_bytes", "content_digest", "save_archive",
+           "load_archive"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META = "meta.json"
+_DIGEST = "content_sha256"
 _ALLOWED_DTYPES = {"float32", "float64", "int64", "int32", "uint8", "uint32", "uint64", "bool"}
 
 
@@ -42,25 +52,12 @@ def _sha256(arr: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file 0600; give the result the permissions open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def content_digest(meta: dict) -> str:
+    """SHA-256 of the canonical JSON of ``meta`` without its ``content_sha256`` entry."""
+    body = {k: v for k, v in meta.items() if k != _DIGEST}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def save_archive(path, meta: dict, arrays: dict[str, np.ndarray], kind: str = "model") -> None:
@@ -79,6 +76,7 @@ def save_archive(path, meta: dict, arrays: dict[str, np.ndarray], kind: str = "m
             zf.writestr(f"{name}.npy", member.getvalue())
         header = {**meta, "format": "deltaprop", "kind": kind, "format_version": FORMAT_VERSION,
                   "arrays": described}
+        header[_DIGEST] = content_digest(header)
         zf.writestr(_META, json.dumps(header, sort_keys=True, allow_nan=False))
     atomic_write_bytes(path, buffer.getvalue())
 
@@ -112,6 +110,10 @@ def load_archive(path, kind: str = "model") -> tuple[dict, dict[str, np.ndarray]
     """Read and fully verify a deltaprop archive; return ``(meta, arrays)``."""
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise ModelFileError(f"{path} is a directory, not a deltaprop {kind} file")
+        if path.exists():
+            raise ModelFileError(f"{path} is not a regular file, not a deltaprop {kind} file")
         raise ModelFileError(f"{path}: no such file")
     try:
         with zipfile.ZipFile(path) as zf:
@@ -136,8 +138,9 @@ def load_archive(path, kind: str = "model") -> tuple[dict, dict[str, np.ndarray]
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
             UnicodeDecodeError, json.JSONDecodeError, ValueError, KeyError, TypeError,
-            OverflowError, NotImplementedError, OSError,
-            tokenize.TokenError, SyntaxError) as exc:  # a damaged .npy header fails to parse
+            OverflowError, NotImplementedError, OSError, RuntimeError, MemoryError,
+            tokenize.TokenError, SyntaxError) as exc:  # a damaged .npy header fails to parse;
+        # RuntimeError: an "encrypted" zip flag, or JSON nested too deeply (RecursionError)
         raise ModelFileError(f"{path} is not a valid deltaprop {kind} file: "
                              f"{type(exc).__name__}: {exc}") from None
     return meta, arrays
@@ -154,6 +157,16 @@ def _check_header(meta, path: Path, kind: str) -> None:
             f"{path} was written with model-file format version {version}, but this deltaprop "
             f"reads versions up to {FORMAT_VERSION}: upgrade deltaprop to load it"
         )
+    if version == 1:
+        raise ModelFileError(
+            f"{path} was written by deltaprop 0.2 or earlier (format version 1), whose metadata "
+            "(architecture, class names, preprocessing) carries no integrity digest, so a change "
+            "to it could not be detected; this deltaprop refuses such files: train the model "
+            "again to get a version-2 file")
+    digest = meta.get(_DIGEST)
+    if not isinstance(digest, str) or digest != content_digest(meta):
+        raise ModelFileError(f"{path} fails its content check (SHA-256 of the metadata and "
+                             "arrays): the file was changed or corrupted after it was written")
     if meta.get("kind") != kind:
         raise ModelFileError(f"{path} is a deltaprop {meta.get('kind')!r} file, not a {kind!r}")
     arrays = meta.get("arrays")

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.checks import as_generator
 from deltaprop.errors import InputError
 
 __all__ = ["random_direction", "loss_at", "slice_1d", "slice_2d"]
@@ -45,7 +46,7 @@ def random_direction(network: Any, rng: Any = None, normalize: str = "filter") -
     """
     if normalize not in ("filter", "layer", "none"):
         raise InputError(f"normalize must be 'filter', 'layer' or 'none', got {normalize!r}")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng = as_generator(rng)
     out = []
     for p, info in zip(network.parameters(), network.parameter_info(), strict=True):
         if info.kind != "W":
@@ -109,7 +110,7 @@ def slice_2d(network: Any, X: Any, Y: Any, n_points: int = 21, span: float = 1.0
     (alphas, betas, losses) : losses[i, j] is at (alphas[j], betas[i])
     """
     grid = _grid(n_points, span)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     d1 = random_direction(network, rng, normalize)
     d2 = random_direction(network, rng, normalize)
     losses = np.array([[loss_at(network, X, Y, [d1, d2], [a, b]) for a in grid] for b in grid])

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.checks import as_generator
 from deltaprop.errors import InputError
 from deltaprop.inspection import diagnostics
 from deltaprop.training.callbacks import Callback
@@ -80,7 +81,7 @@ def _subsample(X: Any, Y: Any, max_samples: int | None, seed: int) -> tuple[Any,
             raise InputError(f"monitor targets Y must be 2-D with {len(X)} rows, got {Y.shape}; "
                              "one-hot class labels with deltaprop.data.preprocessing.one_hot")
     if max_samples is not None and len(X) > max_samples:
-        idx = np.sort(np.random.default_rng(seed).choice(len(X), max_samples, replace=False))
+        idx = np.sort(as_generator(seed).choice(len(X), max_samples, replace=False))
         X = X[idx]
         Y = None if Y is None else Y[idx]
     return X, Y

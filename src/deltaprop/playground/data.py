@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deltaprop.checks import as_generator
 from deltaprop.data import datasets
 from deltaprop.data.splits import split_indices
 from deltaprop.errors import InputError
@@ -65,7 +66,7 @@ def _bumps(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def _raw(state: PlaygroundState) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     n, noise, seed = state.samples, state.noise, state.seed
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     name = state.dataset
     if name == "circle":
         d = datasets.circles(n, noise=noise, factor=0.5, seed=seed)

@@ -10,7 +10,9 @@ run killed mid-write leaves the previous checkpoint intact). It holds, at an epo
   following epochs, so the resumed run repeats the uninterrupted one bit for bit,
 - the learning-rate schedule and the state of every callback that has one (early stopping's
   patience counter and best weights),
-- the history, the epoch count, the stop flag and the validation split.
+- the history, the epoch count, the stop flag and the validation split,
+- the trainer's ``checkpoint_info`` (under ``"run"``): what the run was started with (the
+  command line stores its options and a fingerprint of the data there).
 
 Examples
 --------
@@ -89,6 +91,9 @@ def save_checkpoint(path: str | Path, trainer: Any) -> None:
         "history": trainer.history.to_dict(),
         "val_indices": trainer.val_indices is not None,
     }
+    info = getattr(trainer, "checkpoint_info", None)
+    if info is not None:
+        meta["run"] = info
     save_archive(path, meta, arrays, kind="checkpoint")
 
 
@@ -148,7 +153,8 @@ def restore_checkpoint(trainer: Any, meta: dict[str, Any], arrays: dict[str, np.
         rng.bit_generator.state = rng_meta["state"]
         history = History.from_dict(meta["history"])
         epoch = int(meta["epoch"])
-    except (DeltapropError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (DeltapropError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as exc:
         if isinstance(exc, InputError | ModelFileError):
             raise
         raise ModelFileError(f"the checkpoint's training state is invalid: "

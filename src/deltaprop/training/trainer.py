@@ -121,6 +121,10 @@ class Trainer:
     checkpoint_every : int, optional
         Write a checkpoint every this many epochs (and when training ends).
     checkpoint_path : str or Path, optional
+    checkpoint_info : dict, optional
+        JSON-able description of the run (the command line's options, a fingerprint of the
+        data) stored in every checkpoint under ``"run"``, so a resumed run can check that it
+        continues the same run (:func:`~deltaprop.training.checkpoint.read_checkpoint`).
 
     Examples
     --------
@@ -143,7 +147,8 @@ class Trainer:
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  augment: Callable | None = None,
                  callbacks: Sequence[Callback] = (), verbose: int = 1, seed: int | None = None,
-                 checkpoint_every: int | None = None, checkpoint_path: Any = None):
+                 checkpoint_every: int | None = None, checkpoint_path: Any = None,
+                 checkpoint_info: dict[str, Any] | None = None):
         self.network = network
         if not isinstance(optimizer, Optimizer | str):
             raise InputError(f"optimizer must be a name or an Optimizer, got {optimizer!r}")
@@ -198,6 +203,10 @@ class Trainer:
         if checkpoint_every is not None and checkpoint_path is None:
             raise InputError("checkpoint_every needs a checkpoint_path")
         self.checkpoint_every, self.checkpoint_path = checkpoint_every, checkpoint_path
+        if checkpoint_info is not None and not isinstance(checkpoint_info, dict):
+            raise InputError(f"checkpoint_info must be a dict, got "
+                             f"{type(checkpoint_info).__name__}")
+        self.checkpoint_info = checkpoint_info
         self.history = History()
         self.optimizer: Optimizer | None = None
         self.rng: np.random.Generator | None = None

@@ -9,7 +9,9 @@ import os
 import tempfile
 from typing import Any
 
+from deltaprop.checks import check_number
 from deltaprop.errors import InputError
+from deltaprop.files.atomic import hold_temp_file
 
 __all__ = ["new_figure", "save_figure", "colormap"]
 
@@ -27,6 +29,7 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
     The figure is rendered to a temporary file in the same folder and moved into place with
     ``os.replace``, so a reader never sees a half-written image.
     """
+    check_number("dpi", dpi, low=1)
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lower().lstrip(".")
     if fmt not in ("png", "svg"):
@@ -36,6 +39,7 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
+            hold_temp_file(fh.fileno())  # a killed writer's temp file is told apart by this
             # metadata=None-ish: drop the creation date so reruns give identical PNGs.
             meta = {"Software": None} if fmt == "png" else {"Date": None}
             fig.savefig(fh, format=fmt, dpi=dpi, metadata=meta)

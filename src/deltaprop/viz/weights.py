@@ -16,6 +16,11 @@ __all__ = ["plot_weight_templates", "plot_hinton"]
 
 def _weights_of(source: Any, layer: int = -1) -> np.ndarray:
     if hasattr(source, "trainable_layers"):
+        n = len(source.trainable_layers)
+        if isinstance(layer, bool) or not isinstance(layer, int | np.integer) \
+                or not -n <= layer < n:
+            raise InputError(f"layer {layer!r} is out of range: the network has {n} trainable "
+                             f"layers, 0..{n - 1} (or -{n}..-1 from the output)")
         return np.asarray(source.trainable_layers[layer].W, dtype=np.float64)
     W = np.asarray(source, dtype=np.float64)
     if W.ndim != 2:
