@@ -272,3 +272,65 @@ def test_explain_and_plot_subcommands(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     help_ = run_cli("plot", "--help", cwd=tmp_path)
     assert help_.returncode == 0 and "usage: deltaprop plot" in help_.stdout
+
+
+# ------------------------------------------------------- applying a model file's preprocessing
+@pytest.fixture(scope="module")
+def spiral_run(tmp_path_factory):
+    """The spiral model of the README's plotting example (standardized inputs)."""
+    cwd = tmp_path_factory.mktemp("spiral")
+    proc = run_cli("train", "--dataset", "spiral", "--layers", "32,32", "--epochs", "150",
+                   "--learning-rate", "0.01", "--out", "spir", "--quiet", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return cwd
+
+
+@pytest.mark.parametrize("kind", ["decision-regions", "confusion", "activations", "landscape"])
+def test_plot_applies_the_stored_preprocessing_and_matches_evaluate(spiral_run, kind):
+    cwd = spiral_run
+    evaluated = run_cli("evaluate", "spir/model.npz", "--dataset", "spiral", cwd=cwd)
+    assert evaluated.returncode == 0, evaluated.stderr
+    accuracy = accuracy_of(evaluated.stdout)
+    assert accuracy > 0.9
+    n_rows = int(re.search(r"\((\d+) samples\)", evaluated.stdout).group(1))
+    proc = run_cli("plot", kind, "spir/model.npz", "--data", "spiral", "-o", f"{kind}.png",
+                   "--points", "5", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert len(line.splitlines()) == 1
+    found = re.fullmatch(rf"wrote {kind}\.png \(accuracy (\d\.\d{{4}}) on (.+), (\d+) rows\)",
+                         line)
+    assert found, line
+    assert float(found.group(1)) == accuracy and int(found.group(3)) == n_rows
+    assert "spiral" in found.group(2)
+    assert_png(cwd / f"{kind}.png")
+
+
+def test_explain_applies_the_stored_preprocessing_and_shows_both_inputs(spiral_run):
+    from deltaprop.data.pipeline import load_model
+
+    proc = run_cli("explain", "--model", "spir/model.npz", "--x", "0.5,0.1", "--y", "1,0,0",
+                   cwd=spiral_run)
+    assert proc.returncode == 0, proc.stderr
+    _, info = load_model(spiral_run / "spir" / "model.npz")
+    x = info.transform(np.array([[0.5, 0.1]]), "x")[0]
+    assert "raw x          = 0.5, 0.1" in proc.stdout
+    assert f"preprocessed x = {x[0]:.4g}, {x[1]:.4g}" in proc.stdout
+    assert "standardize" in proc.stdout
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    env = dict(os.environ, PYTHONWARNINGS="error")
+    proc = subprocess.Popen([sys.executable, "-m", "deltaprop", "explain", "--example", "xor"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the command writes (`| head -0`)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    code = proc.wait(timeout=60)
+    assert err == "" and code in (0, 141), (code, err)
+
+
+def test_plot_help_is_plain_text(tmp_path):
+    proc = run_cli("plot", "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "``" not in proc.stdout

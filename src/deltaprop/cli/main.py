@@ -290,64 +290,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _report(net: Any, info: Any, X: np.ndarray, y: np.ndarray, Y: np.ndarray,
             title: str) -> tuple[dict, np.ndarray]:
     """Print the evaluation summary of preprocessed ``X``; returns (metrics, predictions)."""
-    from deltaprop.cli.report import classification_metrics, format_summary, regression_metrics
+    from deltaprop.cli.report import format_summary, model_metrics
 
-    H = net.forward(X)
+    metrics, pred = model_metrics(net, info, X, y)
     loss = net.evaluate(X, Y)
-    if info.task == "classification":
-        pred = H.argmax(axis=1)
-        metrics = classification_metrics(y, pred, len(info.class_names))
-    else:
-        pred = info.outputs_to_targets(H)
-        metrics = regression_metrics(np.asarray(y, np.float64).reshape(len(y), -1), pred)
     print(format_summary(title, len(X), loss, metrics, info.class_names, info.target_names))
     return metrics, pred
 
 
 # --------------------------------------------------------------------- evaluate/predict
-def _load_model(path: str) -> tuple[Any, Any]:
-    from deltaprop.data.pipeline import ModelInfo
-    from deltaprop.engine.network import load
-
-    net = load(path)
-    return net, ModelInfo.from_network(net, path)
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from deltaprop.data import pipeline as pl
-    from deltaprop.data.tabular import encode_csv
 
-    net, info = _load_model(args.model)
-    spec = args.dataset
-    if pl.is_csv_path(spec) and info.schema is not None:
-        X, y = encode_csv(spec, info.schema)
-        if y is None:
-            raise InputError(f"{spec} has no target column {info.schema.target!r} to "
-                             "evaluate against")
-        title = f"{spec} (all rows)"
-    else:
-        data = pl.load_data(spec, args.target)
-        if data.task != info.task:
-            raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")
-        if data.X_test is not None or data.name == info.dataset:
-            split = pl.split_data(data, info.seed)
-            X, y, title = split.X_test, split.y_test, f"test set: {split.test_source}"
-        else:
-            X, y, title = data.X, data.y, f"{data.name} (all rows)"
+    net, info = pl.load_model(args.model)
+    X, y, title = pl.model_rows(args.dataset, info, args.target)
     if info.task == "classification" and (y.max() >= len(info.class_names)):
-        raise InputError(f"{spec} has class {int(y.max())}, the model knows "
+        raise InputError(f"{args.dataset} has class {int(y.max())}, the model knows "
                          f"{len(info.class_names)} classes")
-    X = info.transform(np.asarray(X, np.float64), spec)
+    X = info.transform(X, args.dataset)
     Y = pl.encode_targets(y, info.task, net.n_outputs, info.target_scaler, net.dtype)
     _report(net, info, X, y, Y, title)
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from deltaprop.data.pipeline import read_features
+    from deltaprop.data.pipeline import load_model, read_features
     from deltaprop.files.archive import atomic_write_bytes
 
-    net, info = _load_model(args.model)
+    net, info = load_model(args.model)
     X = info.transform(read_features(args.input, info), args.input)
     H = net.forward(X)
     buf = io.StringIO()
@@ -385,11 +355,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------- main
+def _closed_pipe() -> int:
+    """The reader of our output went away (``deltaprop explain ... | head -1``): end quietly,
+    as Unix tools do, with the status of a process killed by SIGPIPE (128 + 13)."""
+    import os
+
+    try:  # the interpreter flushes stdout at exit: give it somewhere harmless to go
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltaprop`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except (DeltapropError, OSError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         message = "; ".join(lines) or type(exc).__name__  # one line, even for multi-line text

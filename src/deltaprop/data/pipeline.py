@@ -29,7 +29,8 @@ from deltaprop.data.tabular import CsvSchema, encode_csv, load_csv
 from deltaprop.errors import InputError
 
 __all__ = ["ModelInfo", "Split", "load_data", "split_data", "make_preprocessor",
-           "make_target_scaler", "encode_targets", "read_features", "is_csv_path"]
+           "make_target_scaler", "encode_targets", "read_features", "is_csv_path",
+           "load_model", "model_rows"]
 
 #: Split ratios (002 §5): 5:1:1 train/validation/test; with a given test set, 11:1 train/val.
 RATIOS = (5, 1, 1)
@@ -173,16 +174,79 @@ class ModelInfo:
                    part("target_scaler", transformer_from_state),
                    part("schema", CsvSchema.from_state), cfg.get("options", {}))
 
+    @classmethod
+    def plain(cls, network: Any) -> ModelInfo:
+        """The record of a network saved without one (``Network.save``): no preprocessing,
+        classes and targets numbered."""
+        k = network.n_outputs
+        if network.is_classifier:
+            names = [str(i) for i in range(2 if k == 1 else k)]
+            return cls("classification", names, names, "", None, network.n_inputs)
+        return cls("regression", None, [f"y{i}" for i in range(k)], "", None, network.n_inputs)
+
     # -- applying the stored preprocessing ------------------------------------------------
     def transform(self, X: np.ndarray, source: str) -> np.ndarray:
-        if X.shape[1] != self.n_features:
-            raise InputError(f"{source} has {X.shape[1]} features, the model expects "
+        """Raw feature rows -> the network's inputs: the one place where the model file's
+        stored preprocessing is applied (``evaluate``, ``predict``, ``plot``, ``explain``)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            got = X.shape[1] if X.ndim == 2 else f"shape {X.shape}"
+            raise InputError(f"{source} has {got} features, the model expects "
                              f"{self.n_features}")
         return X if self.preprocessor is None else self.preprocessor.transform(X)
+
+    def describe_preprocessing(self) -> str:
+        """``standardize`` / ``whiten`` / ``none``: what :meth:`transform` does."""
+        if self.preprocessor is None:
+            return "none"
+        return str(self.options.get("preprocess", "stored preprocessing"))
 
     def outputs_to_targets(self, H: np.ndarray) -> np.ndarray:
         """Network outputs of a regression model back in the units of the targets."""
         return H if self.target_scaler is None else self.target_scaler.inverse_transform(H)
+
+
+def load_model(path: Any, *, plain_ok: bool = False) -> tuple[Any, ModelInfo]:
+    """A model file and its record of preprocessing: ``(network, info)``.
+
+    Every command that applies a model goes through this and :meth:`ModelInfo.transform`.
+    ``plain_ok``: a network saved with ``Network.save`` (no record) gets :meth:`ModelInfo.plain`
+    instead of an error.
+    """
+    from deltaprop.engine.network import load
+
+    net = load(path)
+    extras = getattr(net, "extras", None) or {}
+    if plain_ok and _EXTRA not in extras:
+        return net, ModelInfo.plain(net)
+    return net, ModelInfo.from_network(net, str(path))
+
+
+def model_rows(spec: str, info: ModelInfo, target: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The raw rows a command applies a model to: ``(X, y, what they are)``.
+
+    A CSV file: all its rows (through the model's CSV schema when it has one). The data set
+    the model was trained on: its held-out test part, split as ``deltaprop train`` split it
+    (all rows when it trained with ``--split none``). Any other built-in data set: all rows.
+    """
+    from deltaprop.data.tabular import encode_csv
+
+    if is_csv_path(spec) and info.schema is not None:
+        X, y = encode_csv(spec, info.schema)
+        if y is None:
+            raise InputError(f"{spec} has no target column {info.schema.target!r} to "
+                             "evaluate against")
+        return X, y, f"{spec} (all rows)"
+    data = load_data(spec, target)
+    if data.task != info.task:
+        raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")
+    if data.name == info.dataset and info.options.get("split") == "none":
+        return data.X, data.y, f"{data.name} (all rows, the model trained on all of them)"
+    if data.X_test is not None or data.name == info.dataset:
+        split = split_data(data, info.seed)
+        return split.X_test, split.y_test, f"test set: {split.test_source}"
+    return data.X, data.y, f"{data.name} (all rows)"
 
 
 def read_features(path: str, info: ModelInfo) -> np.ndarray:
