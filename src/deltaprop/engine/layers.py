@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from deltaprop.checks import as_generator, check_number
+from deltaprop.checks import as_generator, check_number, register_name
 from deltaprop.engine import activations
 from deltaprop.engine import init as initializers
 from deltaprop.errors import InputError, NotDifferentiableError
 
-__all__ = ["Layer", "Dense", "Maxout", "Dropout"]
+__all__ = ["Layer", "Dense", "Maxout", "Dropout", "register", "from_config"]
 
 
 class Layer:
@@ -324,6 +324,28 @@ def _matrix(values, name: str) -> np.ndarray:
     return m
 
 
+_BUILTIN = frozenset({"Dense", "Maxout", "Dropout"})
+_CUSTOM: dict[str, type[Layer]] = {}
+HOW_TO_REGISTER = ("a custom layer must be registered before a file that uses it is loaded: "
+                   "deltaprop.register_layer(YourClass)")
+
+
+def register(cls: type[Layer], name: str | None = None) -> type[Layer]:
+    """Register a user-defined :class:`Layer` subclass so that model files holding it load;
+    returns the class, so it works as a decorator (``@deltaprop.register_layer``).
+
+    ``name`` (default the class name) is the ``"type"`` its ``config()`` must return and the
+    model file stores. The layer is rebuilt by ``cls.from_config(config)`` when the class has
+    that classmethod, else by ``cls(**config_without_type)``; its parameters are then filled
+    from the file. Model files never carry code: a file naming a layer type loads only where
+    that type is registered.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise InputError(f"register_layer needs a Layer subclass, got {cls!r}")
+    register_name(_CUSTOM, cls.__name__ if name is None else name, cls, "layer type", _BUILTIN)
+    return cls
+
+
 def from_config(cfg: dict) -> Layer:
     """Rebuild a layer (with zero weights) from :meth:`config`."""
     kind = cfg.get("type")
@@ -335,4 +357,13 @@ def from_config(cfg: dict) -> Layer:
                       bias=cfg["bias"])
     if kind == "Dropout":
         return Dropout(cfg["p"], n=cfg.get("n"))
-    raise InputError(f"unknown layer type {kind!r}")
+    if kind in _CUSTOM:
+        cls = _CUSTOM[kind]
+        build = getattr(cls, "from_config", None)
+        if build is not None:
+            return build(cfg)
+        try:
+            return cls(**{k: v for k, v in cfg.items() if k != "type"})
+        except TypeError as exc:
+            raise InputError(f"layer type {kind!r} cannot be rebuilt from {cfg}: {exc}") from None
+    raise InputError(f"unknown layer type {kind!r}; {HOW_TO_REGISTER}")
