@@ -207,5 +207,6 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
                    [f"pixel{i}" for i in range(out["train"][0].shape[1])],
                    [str(i) for i in range(10)], "classification", "mnist",
                    X_test=out["t10k"][0], y_test=out["t10k"][1],
-                   description="MNIST handwritten digits (LeCun, Cortes, Burges)")
+                   description="MNIST handwritten digits (LeCun, Cortes, Burges)",
+                   image_shape=(int(images.shape[1]), int(images.shape[2])))
 

@@ -9,6 +9,7 @@ stored bundle; :meth:`ModelInfo.to_extras` / :meth:`ModelInfo.from_network` conv
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,13 @@ from deltaprop.errors import InputError
 
 __all__ = ["ModelInfo", "Split", "load_data", "split_data", "make_preprocessor",
            "make_target_scaler", "encode_targets", "read_features", "is_csv_path",
-           "load_model", "model_rows"]
+           "load_model", "model_rows", "cli_hint"]
 
 #: Split ratios (002 §5): 5:1:1 train/validation/test; with a given test set, 11:1 train/val.
 RATIOS = (5, 1, 1)
 VAL_RATIOS = (11, 1)
 _EXTRA = "cli"
+_RETRAIN_IMPUTE = "train the model with --impute mean|median|most_frequent to fill them"
 
 
 def is_csv_path(spec: str) -> bool:
@@ -58,11 +60,20 @@ def load_data(spec: str, target: str | None = None, *, impute: str | None = None
     from deltaprop.data.datasets import load_dataset
 
     if is_csv_path(spec):
-        return load_csv(spec, target or _last_column(spec), impute=impute)
+        try:
+            return load_csv(spec, target or _last_column(spec), impute=impute)
+        except InputError as exc:
+            raise InputError(cli_hint(exc, "give --impute mean|median|most_frequent")) from None
     if target is not None:
         raise InputError(f"--target only applies to CSV files, not to the built-in dataset "
                          f"{spec!r}")
     return load_dataset(spec)
+
+
+def cli_hint(exc: Exception, impute_hint: str) -> str:
+    """A library message in the command line's words: the library's ``pass impute=...``
+    becomes ``impute_hint`` (e.g. ``give --impute mean|median|most_frequent``)."""
+    return re.sub(r"pass impute=\S+", impute_hint, str(exc))
 
 
 @dataclass
@@ -78,12 +89,19 @@ class Split:
     test_source: str
 
 
-def split_data(data: Dataset, seed: int | None) -> Split:
+def split_data(data: Dataset, seed: int | None, mode: str = "holdout") -> Split:
     """Hold out validation (and test) data, stratified for classification (002 §5).
 
     A dataset with its own test set (MNIST) keeps it and gives 1/12 of its training rows to
-    validation; any other dataset is split 5:1:1 with ``seed``.
+    validation; any other dataset is split 5:1:1 with ``seed``. ``mode="none"``: every row
+    trains, nothing is held out (no validation rows; the "test" rows are the training rows).
     """
+    if mode == "none":
+        empty = np.arange(0)
+        return Split(data.X, data.y, data.X[empty], data.y[empty], data.X, data.y,
+                     f"all rows of {data.name} (the training rows: nothing held out)")
+    if mode != "holdout":
+        raise InputError(f"unknown split {mode!r}; choose holdout or none")
     if data.X_test is not None:
         strat = data.y if data.task == "classification" else None
         tr, va = split_indices(data.n_samples, VAL_RATIOS, stratify_labels=strat, seed=seed)
@@ -106,15 +124,22 @@ def make_preprocessor(kind: str) -> Preprocessor | None:
     raise InputError(f"unknown preprocessing {kind!r}; choose standardize, whiten or none")
 
 
-def make_target_scaler(output_activation: str) -> Any:
+def make_target_scaler(output_activation: Any) -> Any:
     """Regression targets: standardized for a linear output, squeezed into the guarded range
-    of a bounded one (002 §4 "Target values"); None for other outputs."""
-    name = {"linear": "identity", "sigmoid": "logistic"}.get(output_activation,
-                                                             output_activation)
-    if name == "identity":
+    of every bounded one (logistic, tanh, scaled tanh, ...; 002 §4 "Target values"); None for
+    other outputs."""
+    from deltaprop.engine.activations import get
+
+    act = get(output_activation)
+    if act.name == "identity":
         return Standardizer()
-    if name in ("logistic", "tanh"):
-        return TargetScaler(name)
+    if act.name == "scaled_tanh":
+        # 002 §4: 1.7159 tanh(2v/3) "satisfies φ(1) = 1 and φ(-1) = -1": targets in [-1, 1],
+        # the guard interval being the rest of its range
+        return TargetScaler((-1.0, 1.0), guard=0.0)
+    lo, hi = act.bounds
+    if np.isfinite(lo) and np.isfinite(hi):
+        return TargetScaler((lo, hi))
     return None
 
 
@@ -233,7 +258,10 @@ def model_rows(spec: str, info: ModelInfo, target: str | None = None
     from deltaprop.data.tabular import encode_csv
 
     if is_csv_path(spec) and info.schema is not None:
-        X, y = encode_csv(spec, info.schema)
+        try:
+            X, y = encode_csv(spec, info.schema)
+        except InputError as exc:
+            raise InputError(cli_hint(exc, _RETRAIN_IMPUTE)) from None
         if y is None:
             raise InputError(f"{spec} has no target column {info.schema.target!r} to "
                              "evaluate against")
@@ -242,7 +270,8 @@ def model_rows(spec: str, info: ModelInfo, target: str | None = None
     if data.task != info.task:
         raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")
     if data.name == info.dataset and info.options.get("split") == "none":
-        return data.X, data.y, f"{data.name} (all rows, the model trained on all of them)"
+        split = split_data(data, info.seed, "none")
+        return split.X_test, split.y_test, split.test_source
     if data.X_test is not None or data.name == info.dataset:
         split = split_data(data, info.seed)
         return split.X_test, split.y_test, f"test set: {split.test_source}"
@@ -254,7 +283,10 @@ def read_features(path: str, info: ModelInfo) -> np.ndarray:
     trained on a CSV file (columns by name, target column optional), else plain numbers (an
     optional header line, then ``n_features`` numeric columns)."""
     if info.schema is not None:
-        return encode_csv(path, info.schema)[0]
+        try:
+            return encode_csv(path, info.schema)[0]
+        except InputError as exc:
+            raise InputError(cli_hint(exc, _RETRAIN_IMPUTE)) from None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
