@@ -238,3 +238,16 @@ def test_plot_cli_writes_every_kind(tmp_path, trained, capsys):
         _plot_cli(["confusion", str(model), "-o", str(tmp_path / "x.png")])
     with pytest.raises(InputError, match="image_shape"):
         _plot_cli(["templates", str(model), "-o", str(tmp_path / "x.png")])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_figures_follow_the_users_umask(tmp_path, umask):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        path = save_figure(plots.new_figure((2, 2)), tmp_path / "f.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask

@@ -14,7 +14,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -26,6 +25,7 @@ import numpy as np
 
 from deltaprop.data.dataset import Dataset
 from deltaprop.errors import DeltapropError, InputError
+from deltaprop.files.archive import temp_file
 
 __all__ = ["DownloadError", "MNIST_MIRRORS", "MNIST_FILES", "read_idx", "mnist_dir",
            "download_file", "load_mnist"]
@@ -136,7 +136,7 @@ def download_file(filename: str, target_dir: str | os.PathLike, *,
     failures = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
-        fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=target)
+        fd, tmp = temp_file(target, f".{filename}.", ".part")
         try:
             with os.fdopen(fd, "wb") as dest:
                 _fetch(url, dest, show, timeout, filename)

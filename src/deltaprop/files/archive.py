@@ -31,7 +31,7 @@ import numpy as np
 
 from deltaprop.errors import DeltapropError, ModelFileError
 
-__all__ = ["FORMAT_VERSION", "atomic_write_bytes", "save_archive", "load_archive"]
+__all__ = ["FORMAT_VERSION", "atomic_write_bytes", "temp_file", "save_archive", "load_archive"]
 
 FORMAT_VERSION = 1
 _META = "meta.json"
@@ -42,16 +42,27 @@ def _sha256(arr: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
 
 
+def temp_file(folder: str | os.PathLike, prefix: str, suffix: str) -> tuple[int, str]:
+    """``(fd, path)`` of a new temporary file in ``folder`` for an atomic write, with the
+    permissions ``open()`` would give (mkstemp creates it 0600; the user's umask applies)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_file(path.parent, f".{path.name}.", ".tmp")
     try:
-        # mkstemp creates the file 0600; give the result the permissions open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -6,10 +6,10 @@ matplotlib is imported inside the functions, so ``import deltaprop`` stays light
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 from deltaprop.errors import InputError
+from deltaprop.files.archive import temp_file
 
 __all__ = ["new_figure", "save_figure", "colormap"]
 
@@ -25,7 +25,8 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
     """Write ``fig`` to ``path`` (format from the suffix: .png or .svg), atomically.
 
     The figure is rendered to a temporary file in the same folder and moved into place with
-    ``os.replace``, so a reader never sees a half-written image.
+    ``os.replace``, so a reader never sees a half-written image; the file gets the
+    permissions of any file the user creates (their umask).
     """
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lower().lstrip(".")
@@ -33,7 +34,7 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
         raise InputError(f"figure path {path!r} must end in .png or .svg")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=folder)
+    fd, tmp = temp_file(folder, ".tmp-", f".{fmt}")  # the user's umask applies, as to any file
     try:
         with os.fdopen(fd, "wb") as fh:
             # metadata=None-ish: drop the creation date so reruns give identical PNGs.
