@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from deltaprop.files.archive import atomic_write_bytes
 from deltaprop.viz import save_figure
 
 
@@ -46,10 +46,8 @@ def _plain(value: Any) -> Any:
 def write_results(out: str, name: str, results: dict[str, Any]) -> str:
     """Write the numbers behind the figures to ``out/name.json`` atomically."""
     path = os.path.join(out, f"{name}.json")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(_plain(results), fh, indent=2, allow_nan=False)
-    os.replace(tmp, path)
+    text = json.dumps(_plain(results), indent=2, allow_nan=False)
+    atomic_write_bytes(path, text.encode("utf-8"))  # the user's umask applies
     print(f"  numbers: {path}")
     return path
 

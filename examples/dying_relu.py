@@ -4,7 +4,8 @@
 for all inputs, the unit is effectively removed from the network" (dying ReLU). Leaky ReLU and
 ELU keep a nonzero derivative there. We train a 2-64-64-64-3 network on the 3-armed spiral at
 three learning rates and record, after every epoch, the fraction of dead units (φ' = 0 on all
-training inputs) and of inactive units (a ≤ 0 on all inputs). Saves dying_relu.png.
+training inputs) and of inactive units (a ≤ 0 on all inputs). Saves dying_relu.png; a panel
+whose runs all diverged says so instead of staying empty.
 """
 
 from __future__ import annotations
@@ -61,11 +62,19 @@ def main() -> None:
             print(f"lr {lr:<5} {act:10s} dead {np.round(dead, 3).tolist()} inactive "
                   f"{np.round(inactive, 3).tolist()} accuracy {np.round(acc, 3).tolist()}"
                   + ("  (nan: diverged)" if np.isnan(acc).any() else ""))
+    notes = {}
     for ax, act in zip(axes, ACTS, strict=True):
         ax.set(title=f"{act}, lr {max(rates)}", xlabel="epoch")
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize="x-small")
+        else:  # every seed diverged at this rate: say so rather than leave the panel blank
+            runs = f"all {seeds} seeds" if seeds > 1 else "its one seed"
+            notes[act] = f"diverged at lr {max(rates)}\n({runs}):\nno curve to draw"
+            ax.text(0.5, 0.5, notes[act], transform=ax.transAxes, ha="center", va="center",
+                    fontsize="small", color="0.3")
+            ax.set_xlim(0, epochs)
+    res["panel_notes"] = notes
     axes[0].set_ylabel("fraction of dead hidden units")
     save(fig, args.out, "dying_relu.png")
     write_results(args.out, "dying_relu", res)

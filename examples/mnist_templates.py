@@ -30,7 +30,8 @@ def main() -> None:
                                title=f"single-layer weights as templates ({name})"),
          args.out, "mnist_templates.png")
     W0 = net.layers[0].W[0].reshape(shape)
-    save(plot_hinton(W0, title="Hinton diagram of the template of digit 0"),
+    save(plot_hinton(W0, title="Hinton diagram of the template of digit 0",
+                     xlabel="pixel column", ylabel="pixel row"),
          args.out, "mnist_hinton.png")
     write_results(args.out, "mnist_templates", {
         "data": name, "n_train": len(X), "epochs": epochs, "val_accuracy": round(acc, 4),

@@ -131,6 +131,39 @@ def test_progress_bar_draws_a_bar_on_a_terminal_and_nothing_with_verbose_0():
     assert "epoch 1/5" not in out  # the bar, not the log lines
 
 
+@pytest.mark.parametrize("columns", [0, 80])
+def test_a_terminal_of_0_columns_gets_lines_instead_of_a_vanishing_bar(columns):
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    Y = np.array([[0], [1], [1], [0]])
+    with os.fdopen(slave, "w") as term:
+        dp.train(dp.mlp([2, 4, 1], seed=0), X, Y, epochs=3, seed=0, verbose=0,
+                 callbacks=[ProgressBar(stream=term)])
+    data = b""
+    while select.select([master], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    text = data.decode()
+    if columns == 0:
+        assert "epoch 3/3" in text and "loss" in text, text
+    else:
+        assert "3/3" in text and "epoch 3/3" not in text, text  # the bar
+
+
 def test_log_lines_without_a_terminal(capsys):
     X, Y = blobs(20)
     net = dp.mlp([2, 3, 2], seed=0)

@@ -197,7 +197,7 @@ USER_ERRORS = {
     "bad --batch-size": (["train", "--batch-size", "0"], "argument --batch-size"),
     "bad --learning-rate": (["train", "--learning-rate", "-1"], "argument --learning-rate"),
     "bad --epochs": (["train", "--epochs", "many"], "argument --epochs"),
-    "bad --optimizer": (["train", "--optimizer", "rmsprop"], "argument --optimizer"),
+    "bad --optimizer": (["train", "--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
     "bad --activation": (["train", "--activation", "swish"], "unknown activation 'swish'"),
     "bad --schedule": (["train", "--schedule", "zigzag"], "unknown schedule 'zigzag'"),
     "bad --augment": (["train", "--augment", "blur=2"], "unknown key 'blur'"),
@@ -403,3 +403,181 @@ def test_hostile_arguments_are_clean_errors(iris_run, tmp_path):
     line = one_error(run_cli("plot", "templates", iris_run, "-o", "t.png", "--shape", "2x",
                              cwd=tmp_path))
     assert "--shape '2x': expected ROWSxCOLS" in line
+
+
+# ------------------------------------------------------- applying a model file's preprocessing
+@pytest.fixture(scope="module")
+def spiral_run(tmp_path_factory):
+    """The spiral model of the README's plotting example (standardized inputs)."""
+    cwd = tmp_path_factory.mktemp("spiral")
+    proc = run_cli("train", "--dataset", "spiral", "--layers", "32,32", "--epochs", "150",
+                   "--learning-rate", "0.01", "--out", "spir", "--quiet", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return cwd
+
+
+@pytest.mark.parametrize("kind", ["decision-regions", "confusion", "activations", "landscape"])
+def test_plot_applies_the_stored_preprocessing_and_matches_evaluate(spiral_run, kind):
+    cwd = spiral_run
+    evaluated = run_cli("evaluate", "spir/model.npz", "--dataset", "spiral", cwd=cwd)
+    assert evaluated.returncode == 0, evaluated.stderr
+    accuracy = accuracy_of(evaluated.stdout)
+    assert accuracy > 0.9
+    n_rows = int(re.search(r"\((\d+) samples\)", evaluated.stdout).group(1))
+    proc = run_cli("plot", kind, "spir/model.npz", "--data", "spiral", "-o", f"{kind}.png",
+                   "--points", "5", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert len(line.splitlines()) == 1
+    found = re.fullmatch(rf"wrote {kind}\.png \(accuracy (\d\.\d{{4}}) on (.+), (\d+) rows\)",
+                         line)
+    assert found, line
+    assert float(found.group(1)) == accuracy and int(found.group(3)) == n_rows
+    assert "spiral" in found.group(2)
+    assert_png(cwd / f"{kind}.png")
+
+
+def test_explain_applies_the_stored_preprocessing_and_shows_both_inputs(spiral_run):
+    from deltaprop.data.pipeline import load_model
+
+    proc = run_cli("explain", "--model", "spir/model.npz", "--x", "0.5,0.1", "--y", "1,0,0",
+                   cwd=spiral_run)
+    assert proc.returncode == 0, proc.stderr
+    _, info = load_model(spiral_run / "spir" / "model.npz")
+    x = info.transform(np.array([[0.5, 0.1]]), "x")[0]
+    assert "raw x          = 0.5, 0.1" in proc.stdout
+    assert f"preprocessed x = {x[0]:.4g}, {x[1]:.4g}" in proc.stdout
+    assert "standardize" in proc.stdout
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    env = dict(os.environ, PYTHONWARNINGS="error")
+    proc = subprocess.Popen([sys.executable, "-m", "deltaprop", "explain", "--example", "xor"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the command writes (`| head -0`)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    code = proc.wait(timeout=60)
+    assert err == "" and code in (0, 141), (code, err)
+
+
+def test_plot_help_is_plain_text(tmp_path):
+    proc = run_cli("plot", "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "``" not in proc.stdout
+
+
+# ------------------------------------------------------------------------ train options
+def _history_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_train_keeps_the_best_epochs_weights_unless_told_otherwise(tmp_path, keep):
+    from deltaprop.data import pipeline as pl
+
+    args = ["--keep", keep] if keep == "last" else []
+    proc = run_cli("train", "--dataset", "spiral", "--layers", "32,32", "--epochs", "150",
+                   "--learning-rate", "0.01", "--out", "s", "--quiet", *args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    hist = _history_json(tmp_path / "s" / "history.json")
+    best, last = hist["best_epoch"], len(hist["epochs"])
+    assert best < last  # this run's best epoch is not its last
+    saved = best if keep == "best" else last
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert f"saved the weights of {'epoch ' if keep == 'best' else 'the last epoch, '}{saved}" \
+        in summary, summary
+    net, info = pl.load_model(tmp_path / "s" / "model.npz")
+    split = pl.split_data(pl.load_data("spiral"), info.seed)
+    Y = pl.encode_targets(split.y_val, info.task, net.n_outputs, None, net.dtype)
+    val_loss = net.evaluate(info.transform(split.X_val, "val").astype(net.dtype), Y)
+    assert val_loss == pytest.approx(hist["epochs"][saved - 1]["val_loss"], rel=1e-5)
+
+
+def test_scaled_tanh_output_gets_its_targets_scaled(tmp_path):
+    from deltaprop.data import pipeline as pl
+
+    proc = run_cli("train", "--dataset", "diabetes", "--output-activation", "scaled_tanh",
+                   "--epochs", "5", "--out", "d", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^r2: ", proc.stdout, flags=re.M)
+    _, info = pl.load_model(tmp_path / "d" / "model.npz")
+    y = pl.split_data(pl.load_data("diabetes"), info.seed).y_train.reshape(-1, 1)
+    scaled = info.target_scaler.transform(y)  # the training targets, on which it was fitted
+    assert scaled.min() >= -1.0 - 1e-9 and scaled.max() <= 1.0 + 1e-9  # 002 §4: φ(±1) = ±1
+
+
+def test_missing_csv_cell_names_the_cli_option(tmp_path):
+    write_csv(tmp_path / "gap.csv", ["a", "b", "y"], [[1, 2, 0], [3, "", 1]] * 10)
+    proc = run_cli("train", "--dataset", "gap.csv", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--impute mean" in proc.stderr and "impute=" not in proc.stderr, proc.stderr
+    ok = run_cli("train", "--dataset", "gap.csv", "--impute", "mean", "--epochs", "1",
+                 "--quiet", "--out", "g", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_tiny_data_sets_train_on_every_row(tmp_path):
+    proc = run_cli("train", "--dataset", "xor", "--layers", "8", "--epochs", "300",
+                   "--learning-rate", "0.05", "--batch-size", "full", "--out", "x", "--quiet",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "np.float64" not in proc.stderr + proc.stdout
+    assert "note: xor has 4 rows" in proc.stderr and "--split none" in proc.stderr
+    assert "all rows of xor" in proc.stdout and accuracy_of(proc.stdout) == 1.0
+    evaluated = run_cli("evaluate", "x/model.npz", "--dataset", "xor", cwd=tmp_path)
+    assert evaluated.returncode == 0 and "(4 samples)" in evaluated.stdout
+    explicit = run_cli("train", "--dataset", "iris", "--split", "none", "--epochs", "2",
+                       "--out", "i", "--quiet", cwd=tmp_path)
+    assert explicit.returncode == 0, explicit.stderr
+    assert "all rows of iris" in explicit.stdout and "(150 samples)" in explicit.stdout
+    stopping = run_cli("train", "--dataset", "iris", "--split", "none", "--early-stopping",
+                       cwd=tmp_path)
+    assert stopping.returncode == 2 and "validation rows" in stopping.stderr
+
+
+def test_every_registry_option_takes_name_key_value(tmp_path):
+    proc = run_cli("train", "--dataset", "iris", "--epochs", "2", "--layers", "6",
+                   "--activation", "leaky_relu:beta=0.2", "--init", "normal:std=0.1",
+                   "--optimizer", "momentum:mu=0.5", "--schedule", "step:every=1,drop=0.5",
+                   "--learning-rate", "0.1", "--out", "r", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    net = dp.load(tmp_path / "r" / "model.npz")
+    assert net.layers[0].activation.config() == {"name": "leaky_relu", "beta": 0.2}
+    lrs = [e["learning_rate"] for e in _history_json(tmp_path / "r" / "history.json")["epochs"]]
+    assert lrs == [0.1, 0.05]
+    bad = run_cli("train", "--optimizer", "adam:beta_9=1", cwd=tmp_path)
+    assert bad.returncode == 2 and "bad options for optimizer" in bad.stderr
+
+
+def test_library_training_options_have_flags(tmp_path):
+    proc = run_cli("train", "--dataset", "iris", "--epochs", "4", "--layers", "6",
+                   "--activation", "maxout", "--maxout-pieces", "3", "--clip-norm", "1",
+                   "--max-norm", "0.5", "--sampling", "hard", "--layer-learning-rates",
+                   "fan_in", "--tol", "1e-12", "--grad-tol", "1e-12", "--monitor",
+                   "grad_norm,weight_norm", "--optimizer", "sgd", "--momentum", "0.5",
+                   "--out", "o", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    net = dp.load(tmp_path / "o" / "model.npz")
+    assert net.layers[0].activation.pieces == 3
+    for layer in net.trainable_layers:
+        assert np.linalg.norm(layer.W, axis=1).max() <= 0.5 + 1e-5
+    keys = _history_json(tmp_path / "o" / "history.json")["epochs"][-1]
+    assert "grad_norm/layer0" in keys and "weight_norm/layer0" in keys
+    ignored = run_cli("train", "--optimizer", "adam", "--momentum", "0.5", cwd=tmp_path)
+    assert ignored.returncode == 2
+    assert "--momentum applies to sgd, momentum and nesterov, not to adam" in ignored.stderr
+
+
+def test_image_augmentation_needs_image_rows(tmp_path):
+    proc = run_cli("train", "--dataset", "iris", "--augment", "shift=1", cwd=tmp_path)
+    assert proc.returncode == 2 and "not images" in proc.stderr, proc.stderr
+    write_csv(tmp_path / "img.csv", [f"p{i}" for i in range(4)] + ["y"],
+              [[i % 2, 1, 0, i % 3, i % 2] for i in range(40)])
+    shaped = run_cli("train", "--dataset", "img.csv", "--augment", "shift=1", "--image-shape",
+                     "2x2", "--epochs", "1", "--out", "m", "--quiet", cwd=tmp_path)
+    assert shaped.returncode == 0, shaped.stderr
+    digits = run_cli("train", "--augment", "shift=1", "--epochs", "1", "--layers", "16",
+                     "--out", "dg", "--quiet", cwd=tmp_path)
+    assert digits.returncode == 0, digits.stderr
+    assert "\n1 epoch (max_epochs)" in digits.stdout  # not "1 epochs"

@@ -52,6 +52,10 @@ def test_example_runs_in_quick_mode(name, tmp_path):
         assert res["logistic + Xavier"]["saturated_fraction_mean"] < 0.05
     elif name == "dying_relu":
         assert res["lr=1.0 relu"]["dead"][0] > res["lr=1.0 leaky_relu"]["dead"][0] == 0.0
+        for act in ("relu", "leaky_relu", "elu"):  # an empty panel says why
+            diverged = all(a is None for a in res[f"lr=1.0 {act}"]["accuracy"])
+            assert (act in res["panel_notes"]) == diverged
+            assert not diverged or "diverged" in res["panel_notes"][act]
     elif name == "overfitting":
         plain = res["no regularization"]
         # validation loss rises after its minimum while the training loss keeps falling

@@ -104,8 +104,14 @@ def trained():
 def test_decision_regions(tmp_path, trained):
     net, X, y, _ = trained
     fig = plots.plot_decision_regions(net, X, y, resolution=60)
-    assert "training accuracy" in fig.axes[0].get_title()
+    title = fig.axes[0].get_title()
+    assert "training accuracy" not in title and f"on the {len(X)} points shown" in title
     assert_good_png(save_figure(fig, tmp_path / "regions.png"))
+    # the plane in raw units, the network fed through ``transform`` (stored preprocessing)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    fig = plots.plot_decision_regions(net, X * std + mean, y, resolution=60,
+                                      transform=lambda Z: (Z - mean) / std)
+    assert "accuracy 1.000" in fig.axes[0].get_title()
     with pytest.raises(InputError, match="2-D inputs"):
         plots.plot_decision_regions(net, np.zeros((3, 3)), [0, 1, 2])
 
@@ -120,6 +126,49 @@ def test_weight_templates_and_hinton(tmp_path):
     fig = plots.plot_hinton(W[:4, :6])
     assert len(fig.axes[0].patches) == 24
     assert_good_png(save_figure(fig, tmp_path / "hinton.png"))
+
+
+def _fits(fig, text) -> bool:
+    fig.canvas.draw()
+    box = text.get_window_extent()
+    return box.x0 >= 0 and box.x1 <= fig.bbox.width
+
+
+def test_templates_of_a_hidden_layer_are_units_in_a_grid(tmp_path):
+    net = dp.mlp([784, 128, 10], seed=0)
+    fig = plots.plot_weight_templates(net, image_shape=(28, 28))
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles == [f"unit {i}" for i in range(128)]
+    width, height = fig.get_size_inches() * 100
+    assert 0.5 < height / width < 1.5 and width <= 1600, (width, height)
+    with pytest.raises(InputError, match="image_shape"):
+        plots.plot_weight_templates(net, image_shape=(28, 28), layer=1)
+    small = dp.mlp([4, 3], seed=0)  # output layer: classes
+    fig = plots.plot_weight_templates(small, image_shape=(2, 2))
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["class 0", "class 1", "class 2"]
+
+
+def test_hinton_title_fits_and_axes_name_what_is_drawn():
+    W = np.random.default_rng(0).normal(size=(4, 6))
+    fig = plots.plot_hinton(W)
+    ax = fig.axes[0]
+    assert _fits(fig, ax.title)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("column", "row")
+    fig = plots.plot_hinton(dp.mlp([3, 2], seed=0))
+    ax = fig.axes[0]
+    assert _fits(fig, ax.title)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("input j", "unit i")
+
+
+def test_saturation_of_a_relu_network_says_it_applies_to_bounded_units():
+    h = History([{"epoch": e, "loss": 1.0, "saturation/layer0": float("nan")}
+                 for e in (1, 2, 3)])
+    with pytest.raises(InputError, match="bounded units"):
+        plots.plot_layer_curves(h, "saturation")
+    h = History([{"epoch": e, "loss": 1.0, "saturation/layer0": float("nan"),
+                  "saturation/layer1": 0.1 * e} for e in (1, 2, 3)])
+    fig = plots.plot_layer_curves(h, "saturation")
+    assert "layer 0: unbounded units" in fig.axes[0].get_title()
 
 
 def test_monitor_curves_and_histograms(tmp_path, trained):
@@ -204,3 +253,16 @@ def test_save_figure_refuses_a_non_positive_dpi(tmp_path):
     with pytest.raises(InputError, match="dpi must be a number >= 1, got 0"):
         plots.save_figure(fig, tmp_path / "f.png", dpi=0)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_figures_follow_the_users_umask(tmp_path, umask):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        path = save_figure(plots.new_figure((2, 2)), tmp_path / "f.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask

@@ -7,8 +7,12 @@
 import sys
 
 from deltaprop.engine import activations, init, losses
+from deltaprop.engine.activations import register as register_activation
 from deltaprop.engine.gradcheck import gradcheck
+from deltaprop.engine.init import register as register_initializer
 from deltaprop.engine.layers import BatchNorm, Dense, Dropout, GaussianNoise, Maxout
+from deltaprop.engine.layers import register as register_layer
+from deltaprop.engine.losses import register as register_loss
 from deltaprop.engine.network import Network, load, mlp
 from deltaprop.engine.perceptron import Perceptron
 from deltaprop.errors import (
@@ -22,6 +26,8 @@ from deltaprop.errors import (
 from deltaprop.inspection import diagnostics, monitors
 from deltaprop.inspection.explain import explain
 from deltaprop.training import History, Trainer, WeightAverage, train
+from deltaprop.training.optimizers import register as register_optimizer
+from deltaprop.training.schedules import register as register_schedule
 
 __version__ = "0.2.0"
 
@@ -64,6 +70,12 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
 
 __all__ = [
+    "register_activation",
+    "register_loss",
+    "register_initializer",
+    "register_layer",
+    "register_optimizer",
+    "register_schedule",
     "activations",
     "init",
     "losses",

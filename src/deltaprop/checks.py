@@ -18,8 +18,8 @@ import numpy as np
 from deltaprop.errors import InputError
 
 __all__ = ["State", "all_finite", "as_generator", "check_array", "check_number",
-           "check_sample_weight", "parse_spec", "plain", "require_fitted", "seed_int",
-           "split_spec"]
+           "check_sample_weight", "parse_spec", "plain", "register_name", "require_fitted",
+           "seed_int", "split_spec"]
 
 #: ``get_state()`` of everything saved in a model file: (JSON-able config, named arrays).
 State = tuple[dict[str, Any], dict[str, np.ndarray]]
@@ -240,3 +240,21 @@ def _value(raw: str) -> Any:
         except ValueError:
             pass
     return {"true": True, "false": False, "none": None}.get(raw.lower(), raw)
+
+
+def register_name(registry: dict[str, Any], name: Any, obj: Any, what: str,
+                  builtin: Any = ()) -> None:
+    """Add ``obj`` to a registry (activations, losses, initializers, layers, optimizers,
+    schedules) under ``name``: the one rule of every ``register`` function.
+
+    The name is what model files and checkpoints store, so it must be a plain word: a
+    non-empty string without ``:``, ``,`` or ``=`` (the ``NAME:key=value`` syntax). A built-in
+    name cannot be taken over; registering a name again replaces the earlier custom entry.
+    """
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in ":,= "):
+        raise InputError(f"a registered {what} needs a name without spaces, ':', ',' or '=', "
+                         f"got {plain(name)!r}")
+    if name in builtin and registry.get(name) is not obj:
+        raise InputError(f"cannot register {getattr(obj, '__name__', obj)!s} as {what} "
+                         f"{name!r}: that name is built in; choose another name")
+    registry[name] = obj

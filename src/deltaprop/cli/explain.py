@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.engine.network import load
+from deltaprop.data.pipeline import load_model
 from deltaprop.errors import InputError
 from deltaprop.inspection.explain import example_text, explain
 
@@ -53,8 +53,24 @@ def run_cli(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.x:
         raise InputError("deltaprop explain needs --example NAME, or --model FILE and --x VALUES")
-    net = load(args.model)
-    x = _floats(args.x, "--x")
+    net, info = load_model(args.model, plain_ok=True)
+    raw = _floats(args.x, "--x")
+    x = info.transform(raw, "--x")
     y = None if args.y is None else _floats(args.y, "--y")
-    print(explain(net, x, y, lr=1.0 if args.lr is None else args.lr))
+    if y is not None and info.target_scaler is not None:
+        y = info.target_scaler.transform(y)
+    lines = []
+    if info.preprocessor is not None:
+        lines = [f"the model file's stored preprocessing ({info.describe_preprocessing()}, "
+                 "fitted on the training rows):",
+                 f"  raw x          = {_rows(raw)}",
+                 f"  preprocessed x = {_rows(x)}"]
+        if y is not None and info.target_scaler is not None:
+            lines.append(f"  scaled y       = {_rows(y)} (the model file's target scaling)")
+        lines.append("")
+    print("\n".join([*lines, explain(net, x, y, lr=1.0 if args.lr is None else args.lr)]))
     return 0
+
+
+def _rows(a: np.ndarray) -> str:
+    return "; ".join(", ".join(f"{v:.4g}" for v in row) for row in np.atleast_2d(a))

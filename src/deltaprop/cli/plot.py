@@ -22,6 +22,13 @@ __all__ = ["add_cli", "run_cli", "KINDS"]
 KINDS = ("learning-curves", "gradient-norms", "monitor", "confusion", "decision-regions",
          "templates", "hinton", "activations", "landscape")
 _HISTORY_KINDS = KINDS[:3]
+_DESCRIPTION = (
+    "Write one figure as PNG or SVG and print its name. Kinds that read a History (a "
+    "history.json file, or a model file written by 'deltaprop train'): learning-curves, "
+    "gradient-norms, monitor (--key). Kinds that read a model file: templates, hinton; and, "
+    "on the rows of --data (a built-in dataset or a CSV file, through the model file's stored "
+    "preprocessing, the rows 'deltaprop evaluate' uses), confusion, decision-regions, "
+    "activations, landscape, which also print the accuracy (or R²) they show.")
 
 
 def add_cli(subparsers: Any) -> argparse.ArgumentParser:
@@ -30,15 +37,16 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     The parser sets ``func=run_cli``; the caller runs ``args.func(args)`` (returns 0).
     """
     p = subparsers.add_parser("plot", help="write a diagnostic figure (PNG or SVG)",
-                              description=__doc__.split("\n\n", 1)[1])
+                              description=_DESCRIPTION)
     p.add_argument("kind", choices=KINDS)
     p.add_argument("source", help="History JSON file or model file")
     p.add_argument("-o", "--output", required=True, help="figure path ending in .png or .svg")
-    p.add_argument("--data", help="built-in dataset name (confusion, decision-regions, "
-                                  "activations, landscape)")
+    p.add_argument("--data", metavar="NAME|PATH.csv", help="dataset for confusion, "
+                   "decision-regions, activations, landscape")
     p.add_argument("--key", default="saturation",
                    help="monitor key prefix for 'monitor' (default saturation)")
-    p.add_argument("--layer", type=int, default=-1, help="trainable layer for 'hinton'")
+    p.add_argument("--layer", type=int, default=None, help="trainable layer for 'hinton' "
+                   "(default: the last) and 'templates' (default: the first)")
     p.add_argument("--shape", default=None, help="image shape for 'templates', e.g. 28x28")
     p.add_argument("--dim", type=int, choices=(1, 2), default=1, help="landscape slice dimension")
     p.add_argument("--points", type=int, default=None, help="landscape grid points per axis")
@@ -66,43 +74,55 @@ def _history(path: str) -> Any:
     return History.from_dict(cfg)
 
 
-def _data(args: argparse.Namespace, net: Any) -> tuple[np.ndarray, np.ndarray]:
-    from deltaprop.data.datasets import load_dataset
+class _Rows:
+    """The rows a model-and-data plot shows: raw ``X``, preprocessed ``Xp``, labels ``y``,
+    what they are, and the score ``deltaprop evaluate`` gives on them."""
 
-    if not args.data:
-        raise InputError(f"'deltaprop plot {args.kind}' needs --data NAME")
-    d = load_dataset(args.data)
-    X, y = (d.X_test, d.y_test) if d.X_test is not None else (d.X, d.y)
-    if len(X) > args.max_samples:
-        idx = np.random.default_rng(0).choice(len(X), args.max_samples, replace=False)
-        X, y = X[np.sort(idx)], y[np.sort(idx)]
-    if X.shape[1] != net.n_inputs:
-        raise InputError(f"dataset {args.data!r} has {X.shape[1]} features, the model expects "
-                         f"{net.n_inputs}")
-    return np.asarray(X, dtype=net.dtype), np.asarray(y)
+    def __init__(self, args: argparse.Namespace, net: Any, info: Any) -> None:
+        from deltaprop.cli.report import headline, model_metrics
+        from deltaprop.data.pipeline import model_rows
+
+        if not args.data:
+            raise InputError(f"'deltaprop plot {args.kind}' needs --data NAME")
+        X, y, self.what = model_rows(args.data, info)
+        if len(X) > args.max_samples:
+            idx = np.sort(np.random.default_rng(0).choice(len(X), args.max_samples,
+                                                          replace=False))
+            X, y = X[idx], y[idx]
+            self.what += f", {args.max_samples:,} sampled"
+        self.X, self.y = np.asarray(X, np.float64), np.asarray(y)
+        self.Xp = np.asarray(info.transform(self.X, args.data), dtype=net.dtype)
+        self.metrics, self.pred = model_metrics(net, info, self.Xp, self.y)
+        self.score = headline(self.metrics)
+
+    def note(self) -> str:
+        """``accuracy 0.9800 on spiral (all rows), 300 rows``."""
+        return f"{self.score} on {self.what}, {len(self.X):,} rows"
 
 
-def _targets(net: Any, y: np.ndarray) -> np.ndarray:
-    from deltaprop.data.preprocessing import one_hot
+def _targets(net: Any, y: np.ndarray, info: Any) -> np.ndarray:
+    """Targets as the network was trained on them (one-hot classes, scaled regression)."""
+    from deltaprop.data.pipeline import encode_targets
 
-    if net.is_classifier and y.ndim == 1:
-        return one_hot(y, net.n_outputs) if net.n_outputs > 1 else y[:, None].astype(float)
-    return y.reshape(len(y), -1)
+    if info.task == "classification" and net.n_outputs == 1:
+        return np.asarray(y, np.float64).reshape(-1, 1)
+    return encode_targets(y, info.task, net.n_outputs, info.target_scaler, np.float64)
 
 
-def _figure(args: argparse.Namespace) -> Any:
+def _figure(args: argparse.Namespace) -> tuple[Any, str]:
+    """The figure and what the printed line adds after the file name."""
     from deltaprop import viz as plots
 
     if args.kind in _HISTORY_KINDS:
         h = _history(args.source)
         if args.kind == "learning-curves":
-            return plots.plot_learning_curves(h)
+            return plots.plot_learning_curves(h), ""
         if args.kind == "gradient-norms":
-            return plots.plot_gradient_norms(h)
-        return plots.plot_layer_curves(h, args.key)
-    from deltaprop.engine.network import load
+            return plots.plot_gradient_norms(h), ""
+        return plots.plot_layer_curves(h, args.key), ""
+    from deltaprop.data.pipeline import load_model
 
-    net = load(args.source)
+    net, info = load_model(args.source, plain_ok=True)
     if args.kind == "templates":
         n_in = net.n_inputs
         side = int(round(np.sqrt(n_in)))
@@ -111,31 +131,41 @@ def _figure(args: argparse.Namespace) -> Any:
                                                                   args.shape.lower().split("x"))
         except ValueError:
             raise InputError(f"--shape {args.shape!r}: expected ROWSxCOLS, e.g. 28x28") from None
-        return plots.plot_weight_templates(net, image_shape=shape)
+        return plots.plot_weight_templates(net, image_shape=shape,
+                                           layer=0 if args.layer is None else args.layer), ""
     if args.kind == "hinton":
-        return plots.plot_hinton(net, layer=args.layer)
-    X, y = _data(args, net)
+        return plots.plot_hinton(net, layer=-1 if args.layer is None else args.layer), ""
+    rows = _Rows(args, net, info)
     if args.kind == "confusion":
-        return plots.plot_confusion_matrix(y, net.predict(X))
+        names = info.class_names
+        if names is None:
+            raise InputError("'deltaprop plot confusion' needs a classifier; this model does "
+                             "regression")
+        return plots.plot_confusion_matrix(rows.y, rows.pred, labels=names,
+                                           title=f"{rows.score}\non {rows.what}"), rows.note()
     if args.kind == "decision-regions":
-        return plots.plot_decision_regions(net, X, y)
+        fig = plots.plot_decision_regions(
+            net, rows.X, rows.y, transform=lambda X: info.transform(X, args.data),
+            title=f"decision regions, {rows.score}\non {rows.what}")
+        return fig, rows.note()
     if args.kind == "activations":
-        return plots.plot_activation_histograms(net, X)
+        return plots.plot_activation_histograms(net, rows.Xp), rows.note()
     from deltaprop.inspection import landscape
 
-    Y = _targets(net, y)
+    Y = _targets(net, rows.y, info)
     if args.dim == 1:
-        a, L = landscape.slice_1d(net, X, Y, n_points=args.points or 41)
-        return plots.plot_landscape_1d(a, L)
-    a, b, L = landscape.slice_2d(net, X, Y, n_points=args.points or 21)
-    return plots.plot_landscape_2d(a, b, L)
+        a, L = landscape.slice_1d(net, rows.Xp, Y, n_points=args.points or 41)
+        return plots.plot_landscape_1d(a, L), rows.note()
+    a, b, L = landscape.slice_2d(net, rows.Xp, Y, n_points=args.points or 21)
+    return plots.plot_landscape_2d(a, b, L), rows.note()
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Run ``deltaprop plot`` for parsed ``args``: build the figure and save it atomically."""
+    """Run ``deltaprop plot`` for parsed ``args``: build the figure, save it atomically and
+    print one line naming the file (and, for a model on data, the score it shows)."""
     from deltaprop.viz import save_figure
 
-    fig = _figure(args)
+    fig, note = _figure(args)
     save_figure(fig, args.output, dpi=args.dpi)
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output}" + (f" ({note})" if note else ""))
     return 0

@@ -22,7 +22,8 @@ import numpy as np
 from deltaprop.files.archive import atomic_write_bytes
 from deltaprop.training.metrics import confusion_matrix, r2_score
 
-__all__ = ["classification_metrics", "regression_metrics", "format_summary", "write_report"]
+__all__ = ["classification_metrics", "regression_metrics", "model_metrics", "headline",
+           "format_summary", "write_report"]
 
 
 def classification_metrics(y_true: Any, y_pred: Any, n_classes: int) -> dict[str, Any]:
@@ -54,6 +55,25 @@ def regression_metrics(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict[str, Any]
     return {"r2": r2_score((err**2).sum(axis=0), Y_true),
             "rmse": np.sqrt((err**2).mean(axis=0)).tolist(),
             "mae": np.abs(err).mean(axis=0).tolist()}
+
+
+def model_metrics(network: Any, info: Any, X: np.ndarray, y: Any) -> tuple[dict, np.ndarray]:
+    """Metrics of a network on rows ``X`` already through ``info.transform`` and raw targets
+    ``y``: what ``deltaprop evaluate`` prints and ``deltaprop plot`` reports. Returns
+    ``(metrics, predictions)`` (class indices, or outputs in the targets' units)."""
+    H = network.forward(X)
+    if info.task == "classification":
+        pred = H.argmax(axis=1) if H.shape[1] > 1 else (H[:, 0] > 0.5).astype(np.int64)
+        return classification_metrics(y, pred, len(info.class_names)), pred
+    pred = info.outputs_to_targets(H)
+    return regression_metrics(np.asarray(y, np.float64).reshape(len(y), -1), pred), pred
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """``accuracy 0.980`` or ``R² 0.512``: the one number a plot command reports."""
+    if "accuracy" in metrics:
+        return f"accuracy {metrics['accuracy']:.4f}"
+    return f"R² {metrics['r2']:.4f}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:

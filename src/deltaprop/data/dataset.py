@@ -30,6 +30,8 @@ class Dataset:
     y_test: np.ndarray | None = None
     description: str = ""
     schema: Any = field(default=None, repr=False)
+    #: (height, width) when the rows are images (digits, MNIST): what image augmentation needs.
+    image_shape: tuple[int, int] | None = None
 
     @property
     def n_samples(self) -> int:

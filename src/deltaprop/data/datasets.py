@@ -178,7 +178,9 @@ def _sklearn(loader: str, name: str, task: str) -> Dataset:
 
 def digits() -> Dataset:
     """8x8 handwritten digits (1797 samples, pixel values 0..16), scikit-learn's copy."""
-    return _sklearn("load_digits", "digits", "classification")
+    data = _sklearn("load_digits", "digits", "classification")
+    data.image_shape = (8, 8)
+    return data
 
 
 def iris() -> Dataset:

@@ -14,7 +14,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -26,6 +25,7 @@ import numpy as np
 
 from deltaprop.data.dataset import Dataset
 from deltaprop.errors import DeltapropError, InputError
+from deltaprop.files.atomic import temp_file
 
 __all__ = ["DownloadError", "MNIST_MIRRORS", "MNIST_FILES", "read_idx", "mnist_dir",
            "download_file", "load_mnist"]
@@ -136,7 +136,7 @@ def download_file(filename: str, target_dir: str | os.PathLike, *,
     failures = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
-        fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=target)
+        fd, tmp = temp_file(target, f".{filename}.", ".part")
         try:
             with os.fdopen(fd, "wb") as dest:
                 _fetch(url, dest, show, timeout, filename)
@@ -207,5 +207,6 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
                    [f"pixel{i}" for i in range(out["train"][0].shape[1])],
                    [str(i) for i in range(10)], "classification", "mnist",
                    X_test=out["t10k"][0], y_test=out["t10k"][1],
-                   description="MNIST handwritten digits (LeCun, Cortes, Burges)")
+                   description="MNIST handwritten digits (LeCun, Cortes, Burges)",
+                   image_shape=(int(images.shape[1]), int(images.shape[2])))
 

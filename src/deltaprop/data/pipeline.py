@@ -9,6 +9,7 @@ stored bundle; :meth:`ModelInfo.to_extras` / :meth:`ModelInfo.from_network` conv
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,13 @@ from deltaprop.errors import DeltapropError, InputError, ModelFileError
 
 __all__ = ["ModelInfo", "Split", "load_data", "check_trainable", "split_data",
            "make_preprocessor", "make_target_scaler", "encode_targets", "read_features",
-           "is_csv_path"]
+           "is_csv_path", "load_model", "model_rows", "cli_hint"]
 
 #: Split ratios (002 §5): 5:1:1 train/validation/test; with a given test set, 11:1 train/val.
 RATIOS = (5, 1, 1)
 VAL_RATIOS = (11, 1)
 _EXTRA = "cli"
+_RETRAIN_IMPUTE = "train the model with --impute mean|median|most_frequent to fill them"
 
 
 def is_csv_path(spec: str) -> bool:
@@ -65,7 +67,10 @@ def load_data(spec: str, target: str | None = None, *, impute: str | None = None
     if Path(spec).is_dir():
         raise InputError(f"{spec} is a directory, not a CSV file or a built-in dataset name")
     if is_csv_path(spec):
-        return load_csv(spec, target or _last_column(spec), impute=impute, task=task)
+        try:
+            return load_csv(spec, target or _last_column(spec), impute=impute, task=task)
+        except InputError as exc:
+            raise InputError(cli_hint(exc, "give --impute mean|median|most_frequent")) from None
     if target is not None:
         raise InputError(f"--target only applies to CSV files, not to the built-in dataset "
                          f"{spec!r}")
@@ -88,6 +93,12 @@ def check_trainable(data: Dataset) -> None:
                          "at least 2 classes")
 
 
+def cli_hint(exc: Exception, impute_hint: str) -> str:
+    """A library message in the command line's words: the library's ``pass impute=...``
+    becomes ``impute_hint`` (e.g. ``give --impute mean|median|most_frequent``)."""
+    return re.sub(r"pass impute=\S+", impute_hint, str(exc))
+
+
 @dataclass
 class Split:
     """Training, validation and test parts; ``y`` as stored in the Dataset."""
@@ -101,12 +112,19 @@ class Split:
     test_source: str
 
 
-def split_data(data: Dataset, seed: int | None) -> Split:
+def split_data(data: Dataset, seed: int | None, mode: str = "holdout") -> Split:
     """Hold out validation (and test) data, stratified for classification (002 §5).
 
     A dataset with its own test set (MNIST) keeps it and gives 1/12 of its training rows to
-    validation; any other dataset is split 5:1:1 with ``seed``.
+    validation; any other dataset is split 5:1:1 with ``seed``. ``mode="none"``: every row
+    trains, nothing is held out (no validation rows; the "test" rows are the training rows).
     """
+    if mode == "none":
+        empty = np.arange(0)
+        return Split(data.X, data.y, data.X[empty], data.y[empty], data.X, data.y,
+                     f"all rows of {data.name} (the training rows: nothing held out)")
+    if mode != "holdout":
+        raise InputError(f"unknown split {mode!r}; choose holdout or none")
     if data.X_test is not None:
         strat = data.y if data.task == "classification" else None
         tr, va = split_indices(data.n_samples, VAL_RATIOS, stratify_labels=strat, seed=seed)
@@ -129,15 +147,22 @@ def make_preprocessor(kind: str) -> Preprocessor | None:
     raise InputError(f"unknown preprocessing {kind!r}; choose standardize, whiten or none")
 
 
-def make_target_scaler(output_activation: str) -> Any:
+def make_target_scaler(output_activation: Any) -> Any:
     """Regression targets: standardized for a linear output, squeezed into the guarded range
-    of a bounded one (002 §4 "Target values"); None for other outputs."""
-    name = {"linear": "identity", "sigmoid": "logistic"}.get(output_activation,
-                                                             output_activation)
-    if name == "identity":
+    of every bounded one (logistic, tanh, scaled tanh, ...; 002 §4 "Target values"); None for
+    other outputs."""
+    from deltaprop.engine.activations import get
+
+    act = get(output_activation)
+    if act.name == "identity":
         return Standardizer()
-    if name in ("logistic", "tanh"):
-        return TargetScaler(name)
+    if act.name == "scaled_tanh":
+        # 002 §4: 1.7159 tanh(2v/3) "satisfies φ(1) = 1 and φ(-1) = -1": targets in [-1, 1],
+        # the guard interval being the rest of its range
+        return TargetScaler((-1.0, 1.0), guard=0.0)
+    lo, hi = act.bounds
+    if np.isfinite(lo) and np.isfinite(hi):
+        return TargetScaler((lo, hi))
     return None
 
 
@@ -226,10 +251,24 @@ class ModelInfo:
             raise ModelFileError(f"n_features {self.n_features!r} does not match the "
                                  f"network's {network.n_inputs} inputs")
 
+    @classmethod
+    def plain(cls, network: Any) -> ModelInfo:
+        """The record of a network saved without one (``Network.save``): no preprocessing,
+        classes and targets numbered."""
+        k = network.n_outputs
+        if network.is_classifier:
+            names = [str(i) for i in range(2 if k == 1 else k)]
+            return cls("classification", names, names, "", None, network.n_inputs)
+        return cls("regression", None, [f"y{i}" for i in range(k)], "", None, network.n_inputs)
+
     # -- applying the stored preprocessing ------------------------------------------------
     def transform(self, X: np.ndarray, source: str) -> np.ndarray:
-        if X.shape[1] != self.n_features:
-            raise InputError(f"{source} has {X.shape[1]} features, the model expects "
+        """Raw feature rows -> the network's inputs: the one place where the model file's
+        stored preprocessing is applied (``evaluate``, ``predict``, ``plot``, ``explain``)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            got = X.shape[1] if X.ndim == 2 else f"shape {X.shape}"
+            raise InputError(f"{source} has {got} features, the model expects "
                              f"{self.n_features}")
         return X if self.preprocessor is None else self.preprocessor.transform(X)
 
@@ -251,9 +290,69 @@ class ModelInfo:
                              f"(its classes: {self.class_names})")
         return lookup[y]
 
+    def describe_preprocessing(self) -> str:
+        """``standardize`` / ``whiten`` / ``none``: what :meth:`transform` does."""
+        if self.preprocessor is None:
+            return "none"
+        return str(self.options.get("preprocess", "stored preprocessing"))
+
     def outputs_to_targets(self, H: np.ndarray) -> np.ndarray:
         """Network outputs of a regression model back in the units of the targets."""
         return H if self.target_scaler is None else self.target_scaler.inverse_transform(H)
+
+
+def load_model(path: Any, *, plain_ok: bool = False) -> tuple[Any, ModelInfo]:
+    """A model file and its record of preprocessing: ``(network, info)``.
+
+    Every command that applies a model goes through this and :meth:`ModelInfo.transform`.
+    ``plain_ok``: a network saved with ``Network.save`` (no record) gets :meth:`ModelInfo.plain`
+    instead of an error.
+    """
+    from deltaprop.engine.network import load
+
+    net = load(path)
+    extras = getattr(net, "extras", None) or {}
+    if plain_ok and _EXTRA not in extras:
+        return net, ModelInfo.plain(net)
+    return net, ModelInfo.from_network(net, str(path))
+
+
+def model_rows(spec: str, info: ModelInfo, target: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The raw rows a command applies a model to: ``(X, y, what they are)``, with class labels
+    ``y`` as indices of the model's classes, matched by name.
+
+    A CSV file: all its rows (through the model's CSV schema when it has one; ``target`` names
+    its label column). The data set the model was trained on: its held-out test part, split as
+    ``deltaprop train`` split it (all rows when it trained with ``--split none``). Any other
+    built-in data set: all rows.
+    """
+    from deltaprop.data.tabular import encode_csv
+
+    if is_csv_path(spec) and info.schema is not None:
+        try:
+            X, y = encode_csv(spec, info.schema, target=target)
+        except InputError as exc:
+            raise InputError(cli_hint(exc, _RETRAIN_IMPUTE)) from None
+        if y is None:
+            raise InputError(f"{spec} has no target column {target or info.schema.target!r} "
+                             "to evaluate against")
+        return X, y, f"{spec} (all rows)"  # encoded by class name already
+    data = load_data(spec, target, task=info.task if is_csv_path(spec) else None)
+    if data.task != info.task:
+        raise InputError(f"{spec} is a {data.task} dataset, the model does {info.task}")
+    if data.name == info.dataset and info.options.get("split") == "none":
+        split = split_data(data, info.seed, "none")
+        X, y, what = split.X_test, split.y_test, split.test_source
+    elif data.X_test is not None or data.name == info.dataset:
+        split = split_data(data, info.seed)
+        X, y, what = split.X_test, split.y_test, f"test set: {split.test_source}"
+    else:
+        X, y, what = data.X, data.y, f"{data.name} (all rows)"
+    if info.task == "classification" and data.target_names is not None:
+        info.transform(X[:1], spec)  # the feature count first: it says more than the classes
+        y = info.class_indices(y, data.target_names, spec)
+    return X, y, what
 
 
 def read_features(path: str, info: ModelInfo) -> np.ndarray:
@@ -261,7 +360,10 @@ def read_features(path: str, info: ModelInfo) -> np.ndarray:
     trained on a CSV file (columns by name, target column optional), else plain numbers (an
     optional header line, then ``n_features`` numeric columns)."""
     if info.schema is not None:
-        return encode_csv(path, info.schema)[0]
+        try:
+            return encode_csv(path, info.schema)[0]
+        except InputError as exc:
+            raise InputError(cli_hint(exc, _RETRAIN_IMPUTE)) from None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import as_generator
+from deltaprop.checks import as_generator, plain
 from deltaprop.errors import InputError
 
 __all__ = ["split_indices", "train_val_test_split", "train_test_split", "is_class_labels",
@@ -37,9 +37,11 @@ def _check_ratios(ratios: Sequence[float], n_parts: int) -> np.ndarray:
     try:
         r = np.asarray(ratios, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"ratios must be {n_parts} positive numbers, got {ratios!r}") from None
+        raise InputError(f"ratios must be {n_parts} positive numbers, got "
+                         f"{plain(ratios)!r}") from None
     if r.shape != (n_parts,) or not np.all(np.isfinite(r)) or np.any(r <= 0):
-        raise InputError(f"ratios must be {n_parts} positive numbers, got {ratios!r}")
+        raise InputError(f"ratios must be {n_parts} positive numbers, got "
+                         f"{plain(r.tolist())!r}")
     return r
 
 
@@ -67,7 +69,7 @@ def split_indices(n: int, ratios: Sequence[float] = (5, 1, 1), *, stratify_label
     r = _check_ratios(ratios, max(1, np.size(ratios)))
     counts = _allocate(n, r)
     if np.any(counts == 0):
-        raise InputError(f"n={n} samples is too few for ratios {tuple(ratios)}: "
+        raise InputError(f"n={n} samples is too few for ratios {':'.join(f'{v:g}' for v in r)}: "
                          f"part sizes would be {counts.tolist()} (every part needs >= 1)")
     rng = as_generator(seed)
     if stratify_labels is None:

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from deltaprop.checks import split_spec
+from deltaprop.checks import register_name, split_spec
 from deltaprop.errors import InputError, NotDifferentiableError
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Maxout",
     "get",
     "names",
+    "register",
 ]
 
 
@@ -379,7 +380,39 @@ _REGISTRY: dict[str, type[Activation]] = {
     for cls in (Identity, Step, Sign, Logistic, Tanh, ScaledTanh, ReLU, LeakyReLU, ELU, Softmax,
                 Maxout)
 }
+_BUILTIN = frozenset(_REGISTRY)
 _ALIASES = {"linear": "identity", "sigmoid": "logistic", "lrelu": "leaky_relu"}
+#: How the errors for an unregistered name say what to do.
+HOW_TO_REGISTER = ("a custom activation must be registered before it is used or loaded: "
+                   "deltaprop.register_activation(YourClass)")
+
+
+def register(cls: type[Activation]) -> type[Activation]:
+    """Register a user-defined :class:`Activation` subclass under its ``name``; returns the
+    class, so it also works as a decorator (``@deltaprop.register_activation``).
+
+    The name is what :func:`get` accepts and what model files store (``config()``); a file
+    that names an activation loads only where its class is registered (deltaprop never loads
+    code from a file). ``config()`` must return ``{"name": name, **constructor keywords}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @register
+    ... class Softplus(Activation):
+    ...     name = "softplus"
+    ...     def value(self, a): return np.logaddexp(0.0, a)
+    ...     def derivative(self, a, h): return 1.0 / (1.0 + np.exp(-a))
+    >>> get("softplus")
+    Softplus()
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Activation)):
+        raise InputError(f"register_activation needs an Activation subclass, got {cls!r}")
+    if "name" not in vars(cls) and cls.name == Activation.name:
+        raise InputError(f"{cls.__name__} needs a class attribute name = '...' to be "
+                         "registered")
+    register_name(_REGISTRY, cls.name.lower(), cls, "activation", _BUILTIN)
+    return cls
 
 
 def names() -> list[str]:
@@ -409,7 +442,8 @@ def get(spec: str | dict | Activation, **params) -> Activation:
     spec, params = split_spec(spec, params, "activation", "a name, a dict or an Activation")
     key = _ALIASES.get(spec.lower(), spec.lower())
     if key not in _REGISTRY:
-        raise InputError(f"unknown activation {spec!r}; choose one of {', '.join(_REGISTRY)}")
+        raise InputError(f"unknown activation {spec!r}; choose one of {', '.join(_REGISTRY)} "
+                         f"({HOW_TO_REGISTER})")
     try:
         return _REGISTRY[key](**params)
     except TypeError as exc:

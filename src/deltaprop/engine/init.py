@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deltaprop.checks import split_spec
+from deltaprop.checks import register_name, split_spec
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "default_for",
     "get",
     "names",
+    "register",
 ]
 
 Initializer = Callable[[int, int, np.random.Generator], np.ndarray]
@@ -120,6 +121,9 @@ _NAMED: dict[str, Initializer] = {
     for f in (xavier_uniform, xavier_normal, he_uniform, he_normal, lecun_normal, zeros)
 }
 _FACTORIES = {"uniform": uniform, "normal": normal}
+_BUILTIN = frozenset([*_NAMED, *_FACTORIES])
+HOW_TO_REGISTER = ("a custom initializer must be registered before it is used by name: "
+                   "deltaprop.register_initializer(your_function)")
 
 # 000 Table 2: Xavier for tanh and logistic, He for ReLU; 002 §4 σ² = 1/m for the scaled tanh.
 _DEFAULTS = {
@@ -134,6 +138,19 @@ _DEFAULTS = {
 def names() -> list[str]:
     """Names of every initializer (``uniform`` and ``normal`` take parameters)."""
     return [*_NAMED, *_FACTORIES]
+
+
+def register(fn: Initializer, name: str | None = None) -> Initializer:
+    """Register a user-defined initializer ``fn(n_in, n_out, rng) -> W (n_out, n_in)`` under
+    ``name`` (default its ``__name__``), so :func:`get` and ``--init`` accept the name;
+    returns ``fn``, so it works as a decorator (``@deltaprop.register_initializer``)."""
+    if not callable(fn):
+        raise InputError(f"register_initializer needs a function fn(n_in, n_out, rng), "
+                         f"got {fn!r}")
+    key = getattr(fn, "__name__", None) if name is None else name
+    register_name(_NAMED, key.lower() if isinstance(key, str) else key, fn, "initializer",
+                  _BUILTIN)
+    return fn
 
 
 def default_for(activation_name: str) -> str:
@@ -164,7 +181,8 @@ def get(spec: str | dict | np.ndarray | Initializer, **params) -> Initializer:
         if params:
             raise InputError(f"init {key!r} takes no parameters, got {params}")
         return _NAMED[key]
-    raise InputError(f"unknown init {spec!r}; choose one of {', '.join(names())}")
+    raise InputError(f"unknown init {spec!r}; choose one of {', '.join(names())} "
+                     f"({HOW_TO_REGISTER})")
 
 
 def config_of(initializer: Initializer) -> dict | None:
@@ -172,4 +190,6 @@ def config_of(initializer: Initializer) -> dict | None:
     if getattr(initializer, "config", None) is not None:
         return dict(initializer.config)  # type: ignore[attr-defined]
     name = getattr(initializer, "__name__", None)
-    return {"name": name} if name in _NAMED else None
+    if name is not None and _NAMED.get(name.lower()) is initializer:
+        return {"name": name.lower()}
+    return None

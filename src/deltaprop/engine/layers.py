@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from deltaprop.checks import as_generator, check_number
+from deltaprop.checks import as_generator, check_number, register_name
 from deltaprop.engine import activations
 from deltaprop.engine import init as initializers
 from deltaprop.errors import InputError, NotDifferentiableError
 
-__all__ = ["Layer", "Dense", "Maxout", "Dropout", "GaussianNoise", "BatchNorm"]
+__all__ = ["Layer", "Dense", "Maxout", "Dropout", "GaussianNoise", "BatchNorm", "register",
+           "from_config"]
 
 
 class Layer:
@@ -534,6 +535,28 @@ def _matrix(values, name: str) -> np.ndarray:
     return m
 
 
+_BUILTIN = frozenset({"Dense", "Maxout", "Dropout"})
+_CUSTOM: dict[str, type[Layer]] = {}
+HOW_TO_REGISTER = ("a custom layer must be registered before a file that uses it is loaded: "
+                   "deltaprop.register_layer(YourClass)")
+
+
+def register(cls: type[Layer], name: str | None = None) -> type[Layer]:
+    """Register a user-defined :class:`Layer` subclass so that model files holding it load;
+    returns the class, so it works as a decorator (``@deltaprop.register_layer``).
+
+    ``name`` (default the class name) is the ``"type"`` its ``config()`` must return and the
+    model file stores. The layer is rebuilt by ``cls.from_config(config)`` when the class has
+    that classmethod, else by ``cls(**config_without_type)``; its parameters are then filled
+    from the file. Model files never carry code: a file naming a layer type loads only where
+    that type is registered.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise InputError(f"register_layer needs a Layer subclass, got {cls!r}")
+    register_name(_CUSTOM, cls.__name__ if name is None else name, cls, "layer type", _BUILTIN)
+    return cls
+
+
 def from_config(cfg: dict) -> Layer:
     """Rebuild a layer (with zero weights) from :meth:`config`."""
     kind = cfg.get("type")
@@ -549,15 +572,25 @@ def from_config(cfg: dict) -> Layer:
         return GaussianNoise(cfg["std"], n=cfg.get("n"))
     if kind == "BatchNorm":
         return BatchNorm(cfg.get("n"), momentum=cfg["momentum"], eps=cfg["eps"])
-    raise InputError(f"unknown layer type {kind!r}")
+    if kind in _CUSTOM:
+        cls = _CUSTOM[kind]
+        build = getattr(cls, "from_config", None)
+        if build is not None:
+            return build(cfg)
+        try:
+            return cls(**{k: v for k, v in cfg.items() if k != "type"})
+        except TypeError as exc:
+            raise InputError(f"layer type {kind!r} cannot be rebuilt from {cfg}: {exc}") from None
+    raise InputError(f"unknown layer type {kind!r}; {HOW_TO_REGISTER}")
 
 
-def config_param_shapes(cfg: dict) -> list[tuple[int, ...]]:
+def config_param_shapes(cfg: dict) -> list[tuple[int, ...]] | None:
     """The shapes of the parameters (W, then b) of the layer :func:`from_config` would build
     from ``cfg``, computed without building it (nothing is allocated).
 
     A model file's loader compares them with the stored arrays before it builds the network,
-    so a small file that declares a huge layer is refused instead of allocated.
+    so a small file that declares a huge layer is refused instead of allocated. None for a
+    registered custom layer, whose shapes only its own code knows.
     """
     kind = cfg.get("type")
     if kind in ("Dropout", "GaussianNoise"):
@@ -565,8 +598,10 @@ def config_param_shapes(cfg: dict) -> list[tuple[int, ...]]:
     if kind == "BatchNorm":  # γ and β, one per unit
         n = check_number("n", cfg.get("n"), low=1, integer=True)
         return [(n,), (n,)]
+    if kind in _CUSTOM:  # a registered layer: its shapes are known once it is built
+        return None
     if kind not in ("Dense", "Maxout"):
-        raise InputError(f"unknown layer type {kind!r}")
+        raise InputError(f"unknown layer type {kind!r}; {HOW_TO_REGISTER}")
     n_in = check_number("n_in", cfg.get("n_in"), low=1, integer=True)
     n_out = check_number("n_out", cfg.get("n_out"), low=1, integer=True)
     if kind == "Maxout":

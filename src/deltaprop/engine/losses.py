@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from deltaprop.checks import check_number, split_spec
+from deltaprop.checks import check_number, register_name, split_spec
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "CategoricalCrossEntropy",
     "get",
     "names",
+    "register",
 ]
 
 
@@ -252,9 +253,27 @@ _ALIASES = {
 }
 
 
+_BUILTIN = frozenset(_REGISTRY)
+HOW_TO_REGISTER = ("a custom loss must be registered before it is used or loaded: "
+                   "deltaprop.register_loss(YourClass)")
+
+
 def names() -> list[str]:
     """Names of every registered loss."""
     return list(_REGISTRY)
+
+
+def register(cls: type[Loss]) -> type[Loss]:
+    """Register a user-defined :class:`Loss` subclass under its ``name`` (what :func:`get`
+    accepts and model files store); returns the class, so it works as a decorator
+    (``@deltaprop.register_loss``). Model files never carry code: a file naming a custom loss
+    loads only where its class is registered."""
+    if not (isinstance(cls, type) and issubclass(cls, Loss)):
+        raise InputError(f"register_loss needs a Loss subclass, got {cls!r}")
+    if "name" not in vars(cls) and cls.name == Loss.name:
+        raise InputError(f"{cls.__name__} needs a class attribute name = '...' to be registered")
+    register_name(_REGISTRY, cls.name.lower(), cls, "loss", _BUILTIN)
+    return cls
 
 
 def get(spec: str | dict | Loss, **params) -> Loss:
@@ -268,7 +287,8 @@ def get(spec: str | dict | Loss, **params) -> Loss:
     spec, params = split_spec(spec, params, "loss", "a name, a dict or a Loss")
     key = _ALIASES.get(spec.lower(), spec.lower())
     if key not in _REGISTRY:
-        raise InputError(f"unknown loss {spec!r}; choose one of {', '.join(_REGISTRY)}")
+        raise InputError(f"unknown loss {spec!r}; choose one of {', '.join(_REGISTRY)} "
+                         f"({HOW_TO_REGISTER})")
     try:
         return _REGISTRY[key](**params)
     except TypeError:

@@ -457,9 +457,12 @@ def _check_stored_parameters(cfg: dict, arrays: dict, path) -> None:
         if not isinstance(layer_cfg, dict):
             raise ModelFileError(f"{path}: layer {i} of the stored architecture is not a table")
         try:
-            shapes += layer_types.config_param_shapes(layer_cfg)
+            layer_shapes = layer_types.config_param_shapes(layer_cfg)
         except InputError as exc:
             raise ModelFileError(f"{path}: layer {i} of the stored architecture: {exc}") from None
+        if layer_shapes is None:  # a registered custom layer: its own code sizes it
+            return
+        shapes += layer_shapes
     stored = sum(1 for n in arrays if n.startswith("param."))
     if stored != len(shapes):
         raise ModelFileError(f"{path}: the architecture declares {len(shapes)} parameter "

@@ -23,8 +23,8 @@ try:  # POSIX (Linux, macOS)
 except ImportError:  # pragma: no cover - Windows has no flock; temp files are then never held
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["atomic_write_bytes", "hold_temp_file", "is_temp_name", "temp_file_in_use",
-           "remove_stale_temp_files"]
+__all__ = ["atomic_write_bytes", "hold_temp_file", "is_temp_name", "temp_file",
+           "temp_file_in_use", "remove_stale_temp_files"]
 
 _TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{6,}\.tmp|\.tmp-[A-Za-z0-9_]{6,}\.(png|svg)")
 
@@ -81,6 +81,23 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def temp_file(folder: str | os.PathLike, prefix: str, suffix: str) -> tuple[int, str]:
+    """``(fd, path)`` of a new temporary file in ``folder`` for an atomic write, held by this
+    process (:func:`hold_temp_file`) and with the permissions ``open()`` would give (mkstemp
+    creates it 0600; the user's umask applies)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    try:
+        hold_temp_file(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
 
@@ -92,16 +109,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_file(path.parent, f".{path.name}.", ".tmp")
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            hold_temp_file(fh.fileno())
-            # mkstemp creates the file 0600; give the result the permissions open() would have.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -296,6 +296,21 @@ class LossChangeStopping(Callback):
             trainer.stop_reason = "tol"
 
 
+#: A terminal narrower than this (some report 0 columns) gets lines instead of a bar.
+MIN_BAR_COLUMNS = 40
+
+
+def _too_narrow(stream: Any) -> bool:
+    """True when ``stream``'s terminal reports fewer than :data:`MIN_BAR_COLUMNS` columns: a
+    bar would be cut to nothing there."""
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns < MIN_BAR_COLUMNS
+    except (AttributeError, OSError, ValueError):
+        return False  # no size to go by: tqdm finds its own
+
+
 class ProgressBar(Callback):
     """Report the epochs on standard error (or ``stream``): a tqdm bar or one line per epoch.
 
@@ -303,7 +318,8 @@ class ProgressBar(Callback):
     ----------
     verbose : int, default 1
         0: silent. 1: on a terminal, a tqdm bar over the epochs with the live loss and
-        accuracy (or R²); otherwise (CI logs, output redirected to a file) one line per
+        accuracy (or R²); otherwise (CI logs, output redirected to a file, a terminal that
+        reports fewer than ``MIN_BAR_COLUMNS`` columns, as some report 0) one line per
         epoch, at most every ``max(1, epochs // 20)`` epochs plus the last one, so that long
         runs do not flood the log. 2: a line after every epoch, also on a terminal (no bar).
     stream : file-like, optional
@@ -337,7 +353,7 @@ class ProgressBar(Callback):
         if self.verbose == 0:
             return
         isatty = getattr(stream, "isatty", None)
-        if self.verbose >= 2 or isatty is None or not isatty():
+        if self.verbose >= 2 or isatty is None or not isatty() or _too_narrow(stream):
             self._out = stream
             return
         from tqdm.auto import tqdm

@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import check_number
+from deltaprop.checks import check_number, register_name
 from deltaprop.engine.flat import flat_state
 from deltaprop.errors import InputError
 
 __all__ = ["Optimizer", "GradientDescent", "Momentum", "Adam", "get_optimizer",
-           "learning_rate_multipliers", "build_optimizer"]
+           "learning_rate_multipliers", "build_optimizer", "register"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,7 +255,10 @@ class Optimizer(ABC):
         name = config.pop("name")
         t = int(config.pop("t"))
         klass = _BY_NAME.get(name)
-        if klass is None or (cls is not Optimizer and klass is not cls):
+        if klass is None:
+            raise InputError(f"optimizer state is for unknown optimizer {name!r}; "
+                             f"{HOW_TO_REGISTER}")
+        if cls is not Optimizer and klass is not cls:
             raise InputError(f"optimizer state is for {name!r}, cannot load it into {cls.name!r}")
         opt = klass(**config)
         opt.t = t
@@ -413,6 +416,26 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     "adam": Adam,
 }
 _ALIASES = {"gd": "sgd", "gradient_descent": "sgd", "nesterov": "momentum"}
+_BUILTIN = frozenset([*_BY_NAME, *_ALIASES])
+HOW_TO_REGISTER = ("a custom optimizer must be registered before it is used by name or "
+                   "resumed from a checkpoint: deltaprop.register_optimizer(YourClass)")
+
+
+def register(cls: type[Optimizer]) -> type[Optimizer]:
+    """Register a user-defined :class:`Optimizer` subclass under its ``name``, so that
+    :func:`get_optimizer`, ``Trainer(optimizer=name)`` and checkpoint resumption find it;
+    returns the class, so it works as a decorator (``@deltaprop.register_optimizer``).
+
+    Its state travels as ``get_state()`` describes: ``cls(learning_rate=..., multipliers=...,
+    **_hyper())`` must rebuild it. Checkpoints never carry code.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise InputError(f"register_optimizer needs an Optimizer subclass, got {cls!r}")
+    if "name" not in vars(cls):
+        raise InputError(f"{cls.__name__} needs its own class attribute name = '...' to be "
+                         "registered")
+    register_name(_BY_NAME, cls.name.lower(), cls, "optimizer", _BUILTIN)
+    return cls
 
 
 def build_optimizer(spec: str | Optimizer, *, learning_rate: float, momentum: float = 0.0,
@@ -475,7 +498,8 @@ def get_optimizer(name: str | Optimizer, **kwargs: Any) -> Optimizer:
     key = _ALIASES.get(key, key)
     if key not in _BY_NAME:
         known = sorted([*_BY_NAME, *_ALIASES])
-        raise InputError(f"unknown optimizer {name!r}; known: {', '.join(known)}")
+        raise InputError(f"unknown optimizer {name!r}; known: {', '.join(known)} "
+                         f"({HOW_TO_REGISTER})")
     try:
         return _BY_NAME[key](**kwargs)
     except TypeError as exc:

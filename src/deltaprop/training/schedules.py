@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import check_number
+from deltaprop.checks import check_number, register_name
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "CosineDecay",
     "LinearDecay",
     "get_schedule",
+    "register",
 ]
 
 
@@ -77,7 +78,7 @@ class Schedule:
         config = dict(config)
         name, initial = config.pop("name"), config.pop("initial")
         if name not in _BY_NAME:
-            raise InputError(f"unknown schedule {name!r} in saved state")
+            raise InputError(f"unknown schedule {name!r} in saved state; {HOW_TO_REGISTER}")
         sched = _BY_NAME[name]._restore(config)
         sched.initial = initial
         return sched
@@ -355,6 +356,23 @@ _BY_NAME: dict[str, type[Schedule]] = {
 _ALIASES = {"step_decay": "step", "exp": "exponential", "invscaling": "inverse",
             "inverse_scaling": "inverse", "reduce_on_plateau": "plateau",
             "cosine_decay": "cosine", "linear_decay": "linear"}
+_BUILTIN = frozenset([*_BY_NAME, *_ALIASES])
+HOW_TO_REGISTER = ("a custom schedule must be registered before it is used by name or "
+                   "resumed from a checkpoint: deltaprop.register_schedule(YourClass)")
+
+
+def register(cls: type[Schedule]) -> type[Schedule]:
+    """Register a user-defined :class:`Schedule` subclass under its ``name``, so that
+    :func:`get_schedule`, ``--schedule NAME:key=value`` and checkpoint resumption find it;
+    returns the class, so it works as a decorator (``@deltaprop.register_schedule``).
+    ``cls(**_params())`` must rebuild it; checkpoints never carry code."""
+    if not (isinstance(cls, type) and issubclass(cls, Schedule)):
+        raise InputError(f"register_schedule needs a Schedule subclass, got {cls!r}")
+    if "name" not in vars(cls):
+        raise InputError(f"{cls.__name__} needs its own class attribute name = '...' to be "
+                         "registered")
+    register_name(_BY_NAME, cls.name.lower(), cls, "schedule", _BUILTIN)
+    return cls
 
 
 def get_schedule(spec: None | str | Schedule, **kwargs: Any) -> Schedule:
@@ -385,7 +403,7 @@ def get_schedule(spec: None | str | Schedule, **kwargs: Any) -> Schedule:
     key = _ALIASES.get(spec.lower(), spec.lower())
     if key not in _BY_NAME:
         known = ", ".join(sorted([*_BY_NAME, *_ALIASES]))
-        raise InputError(f"unknown schedule {spec!r}; known: {known}")
+        raise InputError(f"unknown schedule {spec!r}; known: {known} ({HOW_TO_REGISTER})")
     try:
         return _BY_NAME[key](**kwargs)
     except TypeError as exc:

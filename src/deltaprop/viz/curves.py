@@ -119,13 +119,20 @@ def plot_layer_curves(history: Any, prefix: str, log: bool = False,
     if not series:
         raise InputError(f"the history has no '{prefix}/layer<i>' keys; add the monitor "
                          "callback that writes them (deltaprop.inspection.monitors)")
+    x = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
+    points = {i: [(a, v) for a, v in zip(x, vals, strict=True) if v is not None
+                  and np.isfinite(v) and (v > 0 or not log)] for i, vals in series.items()}
+    blank = [i for i, pts in points.items() if not pts]
+    if len(blank) == len(points):
+        why = (" (NaN): saturation applies to bounded units (logistic, tanh, scaled_tanh); "
+               "ReLU-family and linear layers cannot saturate, see 'dead_relu' for theirs"
+               if prefix == "saturation" else "")
+        raise InputError(f"the history's '{prefix}/layer<i>' keys hold no finite values"
+                         f"{why}")
     fig = new_figure((6.4, 4.2))
     ax = fig.subplots()
-    x = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
     cmap = colormap("viridis")
-    for n, (i, vals) in enumerate(series.items()):
-        pts = [(a, v) for a, v in zip(x, vals, strict=True) if v is not None and np.isfinite(v)
-               and (v > 0 or not log)]
+    for n, (i, pts) in enumerate(points.items()):
         if pts:
             ax.plot(*zip(*pts, strict=True), color=cmap(n / max(len(series) - 1, 1)),
                     label=f"layer {i}")
@@ -135,7 +142,12 @@ def plot_layer_curves(history: Any, prefix: str, log: bool = False,
     ax.set_ylabel(ylabel or prefix)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="x-small", ncol=2)
-    ax.set_title(title or prefix)
+    note = ""
+    if blank:
+        layers = ", ".join(map(str, blank))
+        note = (f"\nlayer {layers}: unbounded units, no saturation" if prefix == "saturation"
+                else f"\nlayer {layers}: no finite values")
+    ax.set_title((title or prefix) + note, fontsize="medium")
     return fig
 
 

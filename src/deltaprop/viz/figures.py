@@ -6,12 +6,11 @@ matplotlib is imported inside the functions, so ``import deltaprop`` stays light
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 from deltaprop.checks import check_number
 from deltaprop.errors import InputError
-from deltaprop.files.atomic import hold_temp_file
+from deltaprop.files.atomic import temp_file
 
 __all__ = ["new_figure", "save_figure", "colormap"]
 
@@ -27,7 +26,8 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
     """Write ``fig`` to ``path`` (format from the suffix: .png or .svg), atomically.
 
     The figure is rendered to a temporary file in the same folder and moved into place with
-    ``os.replace``, so a reader never sees a half-written image.
+    ``os.replace``, so a reader never sees a half-written image; the file gets the
+    permissions of any file the user creates (their umask).
     """
     check_number("dpi", dpi, low=1)
     path = os.fspath(path)
@@ -36,14 +36,13 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> str:
         raise InputError(f"figure path {path!r} must end in .png or .svg")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=folder)
+    fd, tmp = temp_file(folder, ".tmp-", f".{fmt}")  # the user's umask applies, as to any file
     try:
         with os.fdopen(fd, "wb") as fh:
-            hold_temp_file(fh.fileno())  # a killed writer's temp file is told apart by this
             # metadata=None-ish: drop the creation date so reruns give identical PNGs.
             meta = {"Software": None} if fmt == "png" else {"Date": None}
             fig.savefig(fh, format=fmt, dpi=dpi, metadata=meta)
-        os.replace(tmp, path)
+            os.replace(tmp, path)  # while still holding the temp file: never seen as stale
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -14,7 +14,7 @@ __all__ = ["plot_decision_regions"]
 
 def plot_decision_regions(network: Any, X: Any, y: Any, resolution: int = 200,
                           padding: float = 0.5, title: str | None = None,
-                          ax: Any = None) -> Any:
+                          ax: Any = None, transform: Any = None) -> Any:
     """Colour the plane by the class the network predicts and draw the points (003).
 
     003 "Classification regions with single-layer network": "Single-layer networks are limited
@@ -28,6 +28,9 @@ def plot_decision_regions(network: Any, X: Any, y: Any, resolution: int = 200,
         Grid points per axis.
     ax : matplotlib Axes, optional
         Draw into this Axes (its Figure is returned) instead of a new Figure.
+    transform : callable, optional
+        Raw points -> network inputs (a model file's stored preprocessing): the plane and
+        the points are drawn in raw units, the network sees transformed ones.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -39,7 +42,8 @@ def plot_decision_regions(network: Any, X: Any, y: Any, resolution: int = 200,
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
-    pred = np.asarray(network.predict(np.c_[gx.ravel(), gy.ravel()]))
+    inputs = (lambda P: P) if transform is None else transform
+    pred = np.asarray(network.predict(inputs(np.c_[gx.ravel(), gy.ravel()])))
     if pred.ndim == 2:  # regression-style outputs: threshold the first column
         pred = (pred[:, 0] > 0.5).astype(int)
     k = int(max(pred.max(), y.max())) + 1
@@ -59,10 +63,11 @@ def plot_decision_regions(network: Any, X: Any, y: Any, resolution: int = 200,
         m = y == c
         ax.scatter(X[m, 0], X[m, 1], s=12, color=colors[c], edgecolor="k", linewidth=0.3,
                    label=f"class {c}")
-    fit = np.asarray(network.predict(X))
+    fit = np.asarray(network.predict(inputs(X)))
     fit = (fit[:, 0] > 0.5).astype(int) if fit.ndim == 2 else fit
     acc = float(np.mean(fit == y))
-    ax.set_title(title or f"decision regions (training accuracy {acc:.3f})")
+    ax.set_title(title or f"decision regions (accuracy {acc:.3f} on the {len(X)} points "
+                          "shown)", fontsize="medium")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.legend(fontsize="x-small", loc="best")
