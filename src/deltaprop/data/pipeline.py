@@ -179,6 +179,9 @@ def _state(obj: Any) -> tuple[dict, dict] | None:
     return None if obj is None else obj.get_state()
 
 
+_MAX_FEATURES = 10_000_000  # a stored record above this is refused before anything is built
+
+
 @dataclass
 class ModelInfo:
     """What the CLI stores next to the network: task, names, fitted preprocessing, data."""
@@ -247,9 +250,15 @@ class ModelInfo:
         if not names(self.target_names):
             raise ModelFileError(f"target names {self.target_names!r} are not a list of names")
         if (isinstance(self.n_features, bool) or not isinstance(self.n_features, int)
-                or self.n_features != network.n_inputs):
-            raise ModelFileError(f"n_features {self.n_features!r} does not match the "
-                                 f"network's {network.n_inputs} inputs")
+                or not 1 <= self.n_features <= _MAX_FEATURES):
+            raise ModelFileError(f"n_features {self.n_features!r} is not a number of features")
+        width = self.n_features
+        if self.preprocessor is not None:  # it may change the width (engineered features)
+            width = self.preprocessor.transform(np.zeros((1, self.n_features))).shape[1]
+        if width != network.n_inputs:
+            raise ModelFileError(f"n_features {self.n_features!r} (after the stored "
+                                 f"preprocessing: {width}) does not match the network's "
+                                 f"{network.n_inputs} inputs")
 
     @classmethod
     def plain(cls, network: Any) -> ModelInfo:
