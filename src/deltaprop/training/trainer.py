@@ -29,6 +29,8 @@ import numpy as np
 
 from deltaprop.checks import as_generator, check_number, check_sample_weight
 from deltaprop.checks import check_array as _check_array
+from deltaprop.data.chunks import ChunkedData, as_chunked, is_chunked
+from deltaprop.data.moments import RunningMoments
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.training.batching import BatchGather, epoch_order, hard_probabilities
 from deltaprop.training.callbacks import (
@@ -42,7 +44,15 @@ from deltaprop.training.callbacks import (
 )
 from deltaprop.training.checkpoint import ModelCheckpoint, read_checkpoint, restore_checkpoint
 from deltaprop.training.fastpath import FastLoop, supports
-from deltaprop.training.metrics import classification_rule, evaluate, n_correct, r2_score
+from deltaprop.training.metrics import (
+    classification_rule,
+    evaluate,
+    evaluate_chunks,
+    n_correct,
+    r2_from_moments,
+    r2_score,
+    target_moments,
+)
 from deltaprop.training.optimizers import (
     Adam,
     Optimizer,
@@ -233,8 +243,28 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise InputError("validation_data must be a tuple (X_val, Y_val)")
+            if is_chunked(validation_data[0]):
+                if not isinstance(X, ChunkedData):
+                    raise InputError("validation_data is chunked (a dask array or memmap) but "
+                                     "X is in memory: pass both chunked or both in memory")
+                return X, Y, sw, (self._chunks(*validation_data, None, name="_val")[0], None)
             validation_data = self._check_data(*validation_data, None, name="_val")[:2]
         return X, Y, sw, validation_data
+
+    def _chunks(self, X: Any, Y: Any, sample_weight: Any, name: str = "") -> tuple:
+        """(ChunkedData, None, None) for chunked input, after the checks that need no data
+        (columns, rows); the values are checked chunk by chunk as they are read."""
+        data = as_chunked(X, Y, sample_weight)
+        if data.Y is None:
+            raise InputError(f"Y{name} is missing: chunked X{name} needs its targets")
+        if data.transform_x is None and data.n_features != self.network.n_inputs:
+            raise InputError(f"X{name} has {data.n_features} features (columns), expected "
+                             f"{self.network.n_inputs}")
+        if self.batch_size == "full":
+            raise InputError("batch_size='full' needs every row in memory at once; chunked "
+                             "input trains with mini-batches (batch_size=B) or online "
+                             "(batch_size=1)")
+        return data, None, None
 
     # -- setup ---------------------------------------------------------------------------
     def _start(self, X: np.ndarray) -> None:
@@ -272,12 +302,17 @@ class Trainer:
         Parameters
         ----------
         X, Y : array-like, shapes (N, n_in) and (N, n_out)
+            Or data bigger than memory, trained chunk by chunk (docs/big-data.md): a dask
+            array or a NumPy memmap (``Y`` and ``sample_weight`` in memory, memmaps or dask
+            arrays too), or a :class:`~deltaprop.data.chunks.ChunkedData` with ``Y=None``.
         epochs : int
             Maximum number of epochs (counted from the start of the run, also when resuming).
         validation_data : (X_val, Y_val), optional
+            Chunked like ``X`` if ``X`` is (or ``(ChunkedData, None)``).
         validation_split : float
             Fraction of (X, Y), drawn at random with the trainer's generator, held out as
-            validation data (002 §5 hold-out method).
+            validation data (002 §5 hold-out method). Not with chunked ``X``: pass its
+            validation rows as ``validation_data``.
         early_stopping : bool or str
             Stop when the monitored key ("val_loss" if True, or e.g. "val_accuracy") has not
             improved for ``patience`` epochs; the best epoch's weights are restored (002 §5).
@@ -295,11 +330,16 @@ class Trainer:
         History
         """
         check_number("epochs", epochs, low=0, integer=True)
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        chunked = is_chunked(X)
+        X, Y, sw = (self._chunks if chunked else self._check_data)(X, Y, sample_weight)
         split = check_number("validation_split", validation_split, low=0, high=1,
                              high_open=True)
         if split and validation_data is not None:
             raise InputError("give validation_data or validation_split, not both")
+        if split and chunked:
+            raise InputError("validation_split needs the rows in memory; with chunked X pass "
+                             "validation_data=(X_val, Y_val) instead (it may be chunked too, "
+                             "e.g. the last rows: X[-n:], with X[:-n] to train on)")
         state = None
         if resume:
             if self.checkpoint_path is None:
@@ -327,9 +367,10 @@ class Trainer:
         try:
             # Overflow shows up as a non-finite loss or gradient, which _diverge reports with
             # the epoch and batch; numpy's own warnings would only repeat it less helpfully.
+            run_epoch = self._chunked_epoch if chunked else self._epoch
             with np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < self.epochs and not self.stop_training:
-                    self._epoch(X, Y, sw, validation_data)
+                    run_epoch(X, Y, sw, validation_data)
         except BaseException:
             for cb in self.callbacks:
                 if isinstance(cb, ProgressBar):
@@ -350,8 +391,11 @@ class Trainer:
         return self.history
 
     def partial_fit(self, X: Any, Y: Any, sample_weight: Any = None) -> History:
-        """Run one more epoch on (X, Y), keeping the optimizer state and the generator."""
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        """Run one more epoch on (X, Y), keeping the optimizer state and the generator.
+
+        ``X`` may be chunked (a dask array, a memmap, a ChunkedData), as in :meth:`fit`."""
+        chunked = is_chunked(X)
+        X, Y, sw = (self._chunks if chunked else self._check_data)(X, Y, sample_weight)
         if self.optimizer is None:
             self._start(X)
             self.callbacks = self._build_callbacks(False, 0, None, None, False)
@@ -361,7 +405,7 @@ class Trainer:
         self.epochs = self.epoch + 1
         self.stop_training = False
         with np.errstate(over="ignore", invalid="ignore"):
-            self._epoch(X, Y, sw, None)
+            (self._chunked_epoch if chunked else self._epoch)(X, Y, sw, None)
         return self.history
 
     # -- one epoch -----------------------------------------------------------------------
@@ -397,6 +441,67 @@ class Trainer:
             logs["r2"] = r2_score(sse, Y)
         if validation is not None:
             logs.update(evaluate(net, *validation))
+        logs["learning_rate"] = self.optimizer.learning_rate
+        grad_norms = norms / n_steps
+        logs["grad_norm"] = float(np.sqrt(np.sum(grad_norms**2)))
+        logs["grad_norms"] = [float(v) for v in grad_norms]
+        logs["time"] = time.perf_counter() - t0
+        self.epoch = epoch
+        self.history.epochs.append(logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+
+    def _chunked_epoch(self, data: ChunkedData, Y: None, sw: None,
+                       validation: tuple | None) -> None:
+        """One epoch over data bigger than memory (docs/big-data.md): the chunks in an order
+        drawn from the generator, each read, checked and shuffled on its own and run through
+        the same steps as :meth:`_epoch`; one chunk of all rows is bit-identical to it."""
+        t0 = time.perf_counter()
+        epoch, net = self.epoch + 1, self.network
+        for cb in self.callbacks:
+            cb.on_epoch_begin(self, epoch)
+        for s, p in zip(self._snapshot, self._params, strict=True):
+            np.copyto(s, p)
+        loss_sum, weight_sum, hits, n_steps = 0.0, 0.0, 0, 0
+        sse, norms, seen = np.zeros(net.n_outputs), np.zeros(self._n_layers), RunningMoments()
+        for k, Xc, Yc, swc in data.chunks(data.epoch_order(self.rng, self.shuffle), net.dtype):
+            try:  # the data checks, chunk by chunk: a bad chunk undoes the epoch's updates
+                Xc, Yc, swc = self._check_data(Xc, Yc, swc, name=data.label(k))
+            except InputError:
+                for p, s in zip(self._params, self._snapshot, strict=True):
+                    np.copyto(p, s)
+                raise
+            probabilities = None
+            if self.sampling == "hard":
+                probabilities = hard_probabilities(net, Xc, Yc, swc)
+            order, size = epoch_order(len(Xc), self.batch_size, self.rng,
+                                      shuffle=self.shuffle, probabilities=probabilities)
+            fast = self._fast_loop(swc)
+            if fast is not None:
+                res = fast.run(Xc, Yc, order, size,
+                               on_diverge=lambda b, what: self._diverge(epoch, b, what))
+                part = (res["loss_sum"], float(len(Xc)), res["hits"], res["sse"], res["norms"],
+                        res["steps"])
+            else:
+                part = self._reference_steps(epoch, Xc, Yc, swc, order, size)
+            loss_sum, weight_sum, hits = loss_sum + part[0], weight_sum + part[1], hits + part[2]
+            sse, norms, n_steps = sse + part[3], norms + part[4], n_steps + part[5]
+            if not net.is_classifier:
+                target_moments(Yc if order is None else Yc[order], seen)
+        reg = penalty(self._params, self._is_weight, self.l1, self.l2)
+        logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / weight_sum + reg}
+        if net.is_classifier:
+            logs["accuracy"] = hits / len(data)
+        else:
+            logs["r2"] = r2_from_moments(sse, seen)
+        if validation is not None:
+            val = validation[0]
+            if isinstance(val, ChunkedData):
+                logs.update(evaluate_chunks(net, (
+                    self._check_data(Xv, Yv, None, name=f"_val{val.label(k)}")[:2]
+                    for k, Xv, Yv, _ in val.chunks(dtype=net.dtype))))
+            else:
+                logs.update(evaluate(net, *validation))
         logs["learning_rate"] = self.optimizer.learning_rate
         grad_norms = norms / n_steps
         logs["grad_norm"] = float(np.sqrt(np.sum(grad_norms**2)))
