@@ -273,3 +273,46 @@ def test_partial_fit_takes_chunked_data(tmp_path):
     for _ in range(3):
         t.partial_fit(da.from_array(X, chunks=100), da.from_array(Y, chunks=100))
     assert len(t.history) == 3 and t.history["loss"][2] < t.history["loss"][0]
+
+
+# -- the estimators ----------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimators_fit_chunked_input_like_in_memory_input():
+    from deltaprop.estimators import MLPClassifier, MLPRegressor
+
+    X, _ = blobs(400)
+    labels = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 1)]
+    opts = dict(hidden_layer_sizes=(8,), max_iter=4, random_state=0, batch_size=50)
+    a = MLPClassifier(**opts).fit(X, labels)
+    b = MLPClassifier(**opts).fit(da.from_array(X, chunks=400), da.from_array(labels))
+    assert a.loss_curve_ == b.loss_curve_ and b.classes_.tolist() == ["a", "b", "c"]
+    assert all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_, strict=True))
+    assert b.n_features_in_ == 4
+    r1 = MLPRegressor(solver="sgd", **opts).fit(X, X[:, 0] - X[:, 1])
+    r2 = MLPRegressor(solver="sgd", **opts).fit(
+        ChunkedData(X, X[:, 0] - X[:, 1], chunk_rows=400), None)
+    assert r1.loss_curve_ == r2.loss_curve_
+    guarded = Guarded(X)
+    c = MLPClassifier(**opts).fit(da.from_array(guarded, chunks=(100, 4), asarray=False),
+                                  labels)
+    assert guarded.largest == 100 and c.t_ == 4 * 400
+
+
+def test_estimators_partial_fit_and_refusals_on_chunked_input():
+    from deltaprop.estimators import MLPClassifier
+
+    X, _ = blobs(300)
+    y = (X[:, 0] > 0).astype(int)
+    Xd = da.from_array(X, chunks=100)
+    clf = MLPClassifier((8,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(Xd, y)
+    for _ in range(3):
+        clf.partial_fit(Xd, y, classes=[0, 1])
+    assert len(clf.loss_curve_) == 3 and clf.loss_curve_[2] < clf.loss_curve_[0]
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        clf.partial_fit(da.from_array(X[:, :3]), y)
+    with pytest.raises(ValueError, match="solver='lbfgs' needs the data in memory"):
+        MLPClassifier(solver="lbfgs").fit(Xd, y)
+    with pytest.raises(ValueError, match="early_stopping"):
+        MLPClassifier(early_stopping=True).fit(Xd, y)

@@ -158,6 +158,11 @@ class ChunkedData:
         return self.n_rows
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_rows, n_features)`` of ``X``."""
+        return self.n_rows, self.n_features
+
+    @property
     def n_chunks(self) -> int:
         """The number of chunks."""
         return len(self.bounds)
@@ -195,7 +200,23 @@ class ChunkedData:
         -------
         tuple of ndarray (or None)
         """
-        start, stop = self.bounds[k]
+        return self._read(*self.bounds[k], dtype)
+
+    def head(self, rows: int = 1, dtype: Any = None) -> tuple[np.ndarray, Any, Any]:
+        """The first ``rows`` rows, read like a chunk (e.g. to learn the targets' width).
+
+        Parameters
+        ----------
+        rows : int
+        dtype : dtype, optional
+
+        Returns
+        -------
+        tuple of ndarray (or None)
+        """
+        return self._read(0, min(int(rows), self.n_rows), dtype)
+
+    def _read(self, start: int, stop: int, dtype: Any) -> tuple[np.ndarray, Any, Any]:
         parts = [a if a is None else a[start:stop] for a in (self.X, self.Y,
                                                              self.sample_weight)]
         lazy = [i for i, a in enumerate(parts) if _is_dask(a)]
