@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "training part (002 §4; default: standardize)")
     data.add_argument("--augment", metavar="SPEC", help="image augmentation, e.g. "
                       "'shift=2,rotate=10,noise=0.05,elastic' (002 §6)")
+    data.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                      help="read the CSV file in blocks and train chunk by chunk, for files "
+                      "bigger than memory (default: automatic above 1 GiB; docs/big-data.md)")
     net = t.add_argument_group("network")
     net.add_argument("--layers", type=_layers, default=[128], metavar="SIZES",
                      help="hidden layer sizes, e.g. 256,256; 'none' for no hidden layer "
@@ -233,6 +236,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("runs") / Path(args.dataset).stem)
     if args.resume:
         args = _resumed(args, out)
+    from deltaprop.cli.stream import train_streamed, wants_stream
+
+    if wants_stream(args):
+        return train_streamed(
+            args, out, schedule=_schedule(args.schedule) if args.schedule else None,
+            files={"run": _RUN_FILE, "checkpoint": _CKPT_FILE, "model": _MODEL_FILE},
+            options={k: v for k, v in vars(args).items()
+                     if k not in ("func", "command", "resume")})
     t0 = time.perf_counter()
     data = pl.load_data(args.dataset, args.target, impute=args.impute)
     split = pl.split_data(data, args.seed)
