@@ -12,9 +12,9 @@ softmax, Adam, batch 256, seed 0) runs, each in its own process:
 
 - ``memory``: the first ``--memory-rows`` rows, computed into NumPy arrays before the clock
   starts (holding all 2 GB in memory on this shared machine is what the chunked path avoids);
-- ``chunked``: all rows, chunk by chunk (``deltaprop.data.chunks``), the clock including dask's
-  generation of every chunk;
-- ``prefetch``: the same with ``ChunkedData(..., prefetch=True)``.
+- ``chunked``: all rows, chunk by chunk (``deltaprop.data.chunks``, ``prefetch=False``: one
+  chunk in memory, read in turn), the clock including dask's generation of every chunk;
+- ``prefetch``: the same with the default ``prefetch=True`` (the next chunk read in a thread).
 
 Reported: samples/s of the epoch, and the peak anonymous resident memory of the process
 (``RssAnon`` of /proc/self/status sampled every 10 ms by a thread, and ``VmHWM``), next to the
@@ -94,7 +94,7 @@ def job(kind: str, rows: int, chunk_rows: int) -> dict:
             X, Y = dask.compute(X, Y)
             data, target = X, Y
         else:
-            data, target = ChunkedData(X, Y, prefetch=kind == "prefetch"), None
+            data, target = ChunkedData(X, Y, prefetch=kind == "prefetch"), None  # chunked: off
         net = dp.mlp([N_FEATURES, HIDDEN, N_CLASSES], seed=0)
         trainer = Trainer(net, optimizer="adam", learning_rate=1e-3, batch_size=BATCH, seed=0,
                           verbose=0)

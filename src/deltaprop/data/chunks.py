@@ -5,7 +5,8 @@ row-aligned, and reads them one chunk of rows at a time as in-memory NumPy array
 :class:`~deltaprop.training.trainer.Trainer` (and so ``deltaprop.train`` and the estimators)
 trains on it chunk by chunk: every epoch it visits the chunks in an order drawn from its
 generator and shuffles the rows within each chunk, so only one chunk (plus the batch buffers)
-is in memory at a time and a seeded run is reproducible. See docs/big-data.md.
+(plus the next one, read in a background thread) is in memory at a time and a seeded run is
+reproducible. See docs/big-data.md.
 
 What counts as chunked input (:func:`is_chunked`):
 
@@ -96,9 +97,10 @@ class ChunkedData:
     transform_x, transform_y : callable, optional
         Applied to every chunk as it is read (``transform_x(X_chunk) -> X_chunk``), e.g. a
         fitted standardization or the estimators' label encoding.
-    prefetch : bool, default False
-        Read the next chunk in a background thread while the current one trains: two chunks
-        in memory instead of one, and the reading (dask's computation, disk) overlaps training.
+    prefetch : bool, default True
+        Read the next chunk in a background thread while the current one trains, so reading
+        (dask's computation, the disk) overlaps training: two chunks in memory, the one being
+        trained on and the next. ``False`` keeps exactly one (and reads in turn).
 
     Examples
     --------
@@ -113,7 +115,7 @@ class ChunkedData:
 
     def __init__(self, X: Any, Y: Any = None, sample_weight: Any = None, *,
                  chunk_rows: int | None = None, transform_x: Callable | None = None,
-                 transform_y: Callable | None = None, prefetch: bool = False):
+                 transform_y: Callable | None = None, prefetch: bool = True):
         if isinstance(X, ChunkedData):
             raise InputError("X is already a ChunkedData")
         if _is_dask(X) and hasattr(X, "columns"):
