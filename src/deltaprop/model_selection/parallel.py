@@ -138,29 +138,28 @@ def data_parallel_fit(network: Any, X: Any, Y: Any, *, client: Any, rounds: int 
     wait([f for fs in xf + yf for f in fs])
     history = History()
     config = network.to_config()
-    try:
-        for r in range(1, rounds + 1):
-            t0 = time.perf_counter()
-            params = [p.copy() for p in network.parameters()]
-            futures = [client.submit(_local_fit, config, params, xf[s], yf[s],
-                                     int(np.random.SeedSequence([seed, r, s]).generate_state(1)
-                                         [0] >> 1), local_epochs, dict(trainer_options),
-                                     workers=[pinned[s]], pure=False)
-                       for s in range(n_shards)]
-            results = client.gather(futures)
-            total = sum(rows for _, rows, _ in results)
-            for i, p in enumerate(network.parameters()):
-                avg = sum(res[0][i].astype(np.float64) * (res[1] / total) for res in results)
-                np.copyto(p, avg.astype(p.dtype))
-            logs: dict[str, Any] = {"epoch": r, "loss": float(sum(
-                loss * rows / total for _, rows, loss in results))}
-            if validation_data is not None:
-                Xv, Yv = (np.asarray(a, dtype=network.dtype) for a in validation_data)
-                logs.update(evaluate(network, Xv, Yv))
-            logs["time"] = time.perf_counter() - t0
-            history.epochs.append(logs)
-    finally:
-        client.cancel([f for fs in xf + yf for f in fs])
+    for r in range(1, rounds + 1):
+        t0 = time.perf_counter()
+        params = [p.copy() for p in network.parameters()]
+        futures = [client.submit(_local_fit, config, params, xf[s], yf[s],
+                                 int(np.random.SeedSequence([seed, r, s]).generate_state(1)
+                                     [0] >> 1), local_epochs, dict(trainer_options),
+                                 workers=[pinned[s]], pure=False)
+                   for s in range(n_shards)]
+        results = client.gather(futures)
+        total = sum(rows for _, rows, _ in results)
+        for i, p in enumerate(network.parameters()):
+            avg = sum(res[0][i].astype(np.float64) * (res[1] / total) for res in results)
+            np.copyto(p, avg.astype(p.dtype))
+        logs: dict[str, Any] = {"epoch": r, "loss": float(sum(
+            loss * rows / total for _, rows, loss in results))}
+        if validation_data is not None:
+            Xv, Yv = (np.asarray(a, dtype=network.dtype) for a in validation_data)
+            logs.update(evaluate(network, Xv, Yv))
+        logs["time"] = time.perf_counter() - t0
+        history.epochs.append(logs)
+    # the blocks' futures are released when xf/yf go out of scope (not cancelled: a later call
+    # on the same dask arrays computes the same keys)
     history.stop_reason = "max_epochs"
     key = "val_loss" if validation_data is not None else "loss"
     history.best_epoch = int(np.argmin(history[key])) + 1
