@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "(digits, mnist) or --image-shape")
     data.add_argument("--image-shape", type=_image_shape, metavar="HxW",
                       help="the rows are HxW images (for --augment on a CSV file)")
+    data.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                      help="read the CSV file in blocks and train chunk by chunk, for files "
+                      "bigger than memory (default: automatic above 1 GiB; docs/big-data.md)")
     net = t.add_argument_group("network")
     net.add_argument("--layers", type=_layers, default=[128], metavar="SIZES",
                      help="hidden layer sizes, e.g. 256,256; 'none' for no hidden layer "
@@ -348,6 +351,14 @@ def _train(args: argparse.Namespace, out_dir: Any) -> int:
         given = rs.given_options(build_parser, getattr(args, "argv", []))
         args, saved_data = rs.resume_args(args, given, out, out / _CKPT_FILE)
         rs.check_run_file(out / _RUN_FILE)
+    from deltaprop.cli.stream import train_streamed, wants_stream
+
+    if wants_stream(args):
+        return train_streamed(
+            args, out, schedule=_schedule(args.schedule) if args.schedule else None,
+            files={"run": _RUN_FILE, "checkpoint": _CKPT_FILE, "model": _MODEL_FILE},
+            options={k: v for k, v in vars(args).items()
+                     if k not in ("func", "command", "resume")})
     t0 = time.perf_counter()
     data = pl.load_data(args.dataset, args.target, impute=args.impute, task=args.task)
     pl.check_trainable(data)

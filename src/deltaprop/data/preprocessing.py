@@ -19,6 +19,7 @@ import numpy as np
 from deltaprop.checks import State, check_array
 from deltaprop.checks import require_fitted as _require_fitted
 from deltaprop.data.features import FeatureMap
+from deltaprop.data.moments import RunningMoments
 from deltaprop.data.target_scaling import TargetScaler
 from deltaprop.data.whitening import PCAWhitener
 from deltaprop.errors import InputError
@@ -170,22 +171,55 @@ class Standardizer:
         self.with_std = with_std
         self.mean_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
+        self._moments: RunningMoments | None = None  # partial_fit's running statistics
 
     def fit(self, X: Any) -> Standardizer:
         X = check_array(X)
         if X.shape[0] == 0:
             raise InputError("X has no rows; cannot fit a Standardizer")
+        self._moments = None
         # Columns holding values beyond ~1e150 are divided by their largest magnitude first:
         # their sums and squares would overflow to inf (and the column silently become 0).
         top = np.abs(X).max(axis=0).astype(np.float64)
         big = top > _SQUARE_SAFE
         div = np.where(big, top, 1.0)
         Xs = X / div if big.any() else X
-        self.mean_ = Xs.mean(axis=0) * div if self.with_mean else np.zeros(X.shape[1])
-        std = Xs.std(axis=0) * div if self.with_std else np.ones(X.shape[1])
+        self._set(Xs.mean(axis=0) * div, Xs.std(axis=0) * div)
+        return self
+
+    def partial_fit(self, X: Any) -> Standardizer:
+        """Update the mean and scale with one more block of rows (one pass over data bigger
+        than memory, :class:`~deltaprop.data.moments.RunningMoments`); after the last block
+        they equal :meth:`fit` on all the rows, to float rounding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+
+        Returns
+        -------
+        Standardizer
+
+        Examples
+        --------
+        >>> X = np.array([[1.0, 5.0], [3.0, 5.0], [5.0, 5.0]])
+        >>> s = Standardizer().partial_fit(X[:1]).partial_fit(X[1:])
+        >>> s.mean_.tolist(), np.allclose(s.scale_, Standardizer().fit(X).scale_)
+        ([3.0, 5.0], True)
+        """
+        X = check_array(X)
+        moments = getattr(self, "_moments", None)  # None after fit(): partial_fit starts over
+        if moments is None:
+            moments = self._moments = RunningMoments()
+        moments.update(X)
+        self._set(moments.mean, moments.std)
+        return self
+
+    def _set(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean_ = mean if self.with_mean else np.zeros(mean.shape[0])
+        std = std if self.with_std else np.ones(mean.shape[0])
         # constant columns: scale 1 -> they map to 0 instead of inf/NaN
         self.scale_ = np.where(std > 1e-12 * np.maximum(1.0, np.abs(self.mean_)), std, 1.0)
-        return self
 
     def transform(self, X: Any) -> np.ndarray:
         _require_fitted(self, "mean_")

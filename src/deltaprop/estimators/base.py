@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from deltaprop.checks import check_number, check_sample_weight
+from deltaprop.data.chunks import ChunkedData
 from deltaprop.data.splits import split_indices
 from deltaprop.engine import activations as _activations
 from deltaprop.engine.network import load, mlp
@@ -210,6 +211,27 @@ class _BaseMLP(BaseEstimator):
                           dtype=[self._np_dtype(), np.float64, np.float32])
         return np.asarray(_dense(X), dtype=self._np_dtype())
 
+    def _chunked(self, X: Any, y: Any, sample_weight: Any, reset: bool,
+                 encode: Any) -> ChunkedData:
+        """Chunked ``X`` (a dask array, a large memmap, a ChunkedData holding raw targets) for
+        the stochastic solvers: the column count is checked now, the values chunk by chunk
+        as the trainer reads them, and ``encode`` turns each chunk's ``y`` into targets."""
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"solver={self.solver!r} needs the data in memory; chunked X (a "
+                             "dask array or memmap) trains with solver='sgd' or 'adam'")
+        if isinstance(X, ChunkedData):
+            if y is not None or sample_weight is not None or X.transform_y is not None:
+                raise ValueError("a ChunkedData passed to an estimator holds the raw targets "
+                                 "(no transform_y); pass y=None and sample_weight=None")
+            data = copy.copy(X)
+            data.transform_y = encode
+        else:
+            data = ChunkedData(X, y, sample_weight, transform_y=encode)
+        if data.Y is None:
+            raise ValueError("chunked X needs its targets y")
+        validate_data(self, data, reset=reset, skip_check_array=True)
+        return data
+
     def _seeds(self) -> tuple[int, int, int]:
         rs = check_random_state(self.random_state)
         a, b, c = (int(s) for s in rs.randint(0, np.iinfo(np.int32).max, size=3))
@@ -234,7 +256,8 @@ class _BaseMLP(BaseEstimator):
              incremental: bool = False) -> _BaseMLP:
         self._validate_params()
         n = len(X)
-        sw = self._check_sample_weight(sample_weight, n)
+        chunked = isinstance(X, ChunkedData)  # Y: then the first row's targets, for the shape
+        sw = None if chunked else self._check_sample_weight(sample_weight, n)
         net_seed, trainer_seed, split_seed = self._seeds()
         reuse = (self.warm_start or incremental) and hasattr(self, "_network")
         if reuse:
@@ -293,13 +316,21 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_stochastic(self, X, Y, sw, strat, trainer_seed: int, split_seed: int) -> _BaseMLP:
         validation = None
-        if self.early_stopping:
+        chunked = isinstance(X, ChunkedData)
+        if chunked:
+            if self.early_stopping:
+                raise ValueError("early_stopping holds out a stratified validation_fraction of "
+                                 "the rows in memory; with chunked X use deltaprop's Trainer "
+                                 "with validation_data=(X_val, Y_val) (docs/big-data.md)")
+            Y, mean_w = None, X.weight_mean() or 1.0
+        elif self.early_stopping:
             tr, va = split_indices(len(X), (1 - self.validation_fraction,
                                             self.validation_fraction),
                                    stratify_labels=strat, seed=split_seed)
             validation = (X[va], Y[va])
             X, Y, sw = X[tr], Y[tr], None if sw is None else sw[tr]
-        mean_w = 1.0 if sw is None else float(sw.mean())
+        if not chunked:
+            mean_w = 1.0 if sw is None else float(sw.mean())
         stopper = _SklearnStopping(float(self.tol), int(self.n_iter_no_change),
                                    self._val_key() if self.early_stopping else None,
                                    None, bool(self.verbose))
@@ -334,11 +365,13 @@ class _BaseMLP(BaseEstimator):
 
     def _partial_epoch(self, X, Y, sw, trainer_seed: int) -> _BaseMLP:
         trainer = getattr(self, "_trainer", None)
+        chunked = isinstance(X, ChunkedData)
         if trainer is None:
-            mean_w = 1.0 if sw is None else float(sw.mean())
+            mean_w = ((X.weight_mean() if chunked else None if sw is None else float(sw.mean()))
+                      or 1.0)
             trainer, _ = self._make_trainer(len(X), mean_w, trainer_seed, [])
             self._trainer = trainer
-        history = trainer.partial_fit(X, Y, sample_weight=sw)
+        history = trainer.partial_fit(X, None if chunked else Y, sample_weight=sw)
         loss = float(history.epochs[-1]["loss"])
         self.history_.epochs.append(history.epochs[-1])
         self.loss_curve_.append(loss)

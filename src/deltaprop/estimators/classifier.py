@@ -10,6 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from deltaprop.data.chunks import is_chunked
 from deltaprop.estimators.base import _BaseMLP, _dense, _stochastic
 
 
@@ -154,6 +155,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
+            Or a dask array or memmap, trained chunk by chunk (solvers 'sgd' and 'adam',
+            docs/big-data.md); ``y`` and ``sample_weight`` then in memory, memmaps or dask
+            arrays.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,), optional
 
@@ -161,6 +165,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         self
         """
+        if is_chunked(X):
+            return self._fit_chunked(X, y, sample_weight, None, incremental=False)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                              dtype=[self._np_dtype(), np.float64, np.float32])
         X = np.asarray(_dense(X), dtype=self._np_dtype())
@@ -173,6 +179,37 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f"{old}, `y` has {self._classes_of(y)}")
         self.classes_ = self._classes_of(y)
         return self._fit(X, Y, sample_weight, strat)
+
+    def _fit_chunked(self, X: Any, y: Any, sample_weight: Any, classes: Any,
+                     incremental: bool) -> MLPClassifier:
+        """fit/partial_fit on chunked X: the classes from one pass over ``y`` (or ``classes``),
+        then every chunk's labels encoded as it is read."""
+        more = incremental and hasattr(self, "_network")
+        data = self._chunked(X, y, sample_weight, reset=not more, encode=None)
+        multilabel = len(data.Y.shape) == 2 and data.Y.shape[1] > 1
+        if more:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"`classes={list(classes)}` is not the same as on the last "
+                                 f"call to partial_fit, was: {list(self.classes_)}")
+            classes = self.classes_
+        elif multilabel:
+            classes = np.arange(data.Y.shape[1])
+        elif classes is not None:
+            classes = np.unique(classes)
+        elif incremental:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        else:
+            classes = data.unique_targets()
+        old = getattr(self, "classes_", None) if self.warm_start and not incremental else None
+        if old is not None and hasattr(self, "_network") and not np.array_equal(old, classes):
+            raise ValueError("warm_start can only be used where `y` has the same classes as in "
+                             f"the previous call to fit. Previously got {old}, `y` has "
+                             f"{classes}")
+        known = None if multilabel else np.asarray(classes)
+        data.transform_y = lambda labels: self._encode(np.asarray(labels), known)[0]
+        head = data.head()[1]
+        self.classes_ = classes
+        return self._fit(data, head, None, None, incremental=incremental)
 
     def _classes_of(self, y: np.ndarray) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
@@ -197,6 +234,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         self
         """
+        if is_chunked(X):
+            return self._fit_chunked(X, y, sample_weight, classes, incremental=True)
         first = not hasattr(self, "_network")
         X, y = validate_data(self, X, y, reset=first, accept_sparse=["csr", "csc", "coo"],
                              multi_output=True, dtype=[self._np_dtype(), np.float64, np.float32])

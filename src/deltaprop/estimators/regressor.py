@@ -9,6 +9,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
+from deltaprop.data.chunks import is_chunked
 from deltaprop.estimators.base import _BaseMLP, _dense, _stochastic
 
 
@@ -90,18 +91,39 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Fit the network to data ``X`` and targets ``y`` (n_samples,) or (n_samples, k).
 
+        ``X`` may be a dask array or memmap, trained chunk by chunk (solvers 'sgd' and 'adam',
+        docs/big-data.md).
+
         Returns
         -------
         self
         """
+        if is_chunked(X):
+            return self._fit_chunked(X, y, sample_weight, incremental=False)
         X, Y = self._targets(X, y, reset=True)
         return self._fit(X, Y, sample_weight, None)
 
     @available_if(_stochastic)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over (X, y), keeping the optimizer state (solvers 'sgd' and 'adam')."""
+        if is_chunked(X):
+            return self._fit_chunked(X, y, sample_weight, incremental=True)
         X, Y = self._targets(X, y, reset=not hasattr(self, "_network"))
         return self._fit(X, Y, sample_weight, None, incremental=True)
+
+    def _fit_chunked(self, X: Any, y: Any, sample_weight: Any,
+                     incremental: bool) -> MLPRegressor:
+        """fit/partial_fit on chunked X: each chunk's targets made (rows, k) as it is read."""
+        dtype = self._np_dtype()
+
+        def encode(targets: Any) -> np.ndarray:
+            targets = np.asarray(targets, dtype=dtype)
+            return targets.reshape(len(targets), -1)
+
+        data = self._chunked(X, y, sample_weight,
+                             reset=not (incremental and hasattr(self, "_network")),
+                             encode=encode)
+        return self._fit(data, data.head()[1], None, None, incremental=incremental)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets, shape (n_samples,) for one output, else (n_samples, n_outputs)."""

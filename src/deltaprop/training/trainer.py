@@ -30,6 +30,8 @@ import numpy as np
 
 from deltaprop.checks import as_generator, check_number, check_sample_weight
 from deltaprop.checks import check_array as _check_array
+from deltaprop.data.chunks import ChunkedData, as_chunked, is_chunked
+from deltaprop.data.moments import RunningMoments
 from deltaprop.errors import DivergenceError, InputError
 from deltaprop.training.averaging import WeightAverage
 from deltaprop.training.batching import BatchGather, epoch_order, hard_probabilities
@@ -45,7 +47,15 @@ from deltaprop.training.callbacks import (
 from deltaprop.training.checkpoint import ModelCheckpoint, read_checkpoint, restore_checkpoint
 from deltaprop.training.compiled import CompiledSteps, compiled_support
 from deltaprop.training.denormals import FLUSH_EVERY, DenormalGuard, flush_subnormals
-from deltaprop.training.metrics import classification_rule, evaluate, n_correct, r2_score
+from deltaprop.training.metrics import (
+    classification_rule,
+    evaluate,
+    evaluate_chunks,
+    n_correct,
+    r2_from_moments,
+    r2_score,
+    target_moments,
+)
 from deltaprop.training.optimizers import (
     Adam,
     Optimizer,
@@ -258,8 +268,28 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise InputError("validation_data must be a tuple (X_val, Y_val)")
+            if is_chunked(validation_data[0]):
+                if not isinstance(X, ChunkedData):
+                    raise InputError("validation_data is chunked (a dask array or memmap) but "
+                                     "X is in memory: pass both chunked or both in memory")
+                return X, Y, sw, (self._chunks(*validation_data, None, name="_val")[0], None)
             validation_data = self._check_data(*validation_data, None, name="_val")[:2]
         return X, Y, sw, validation_data
+
+    def _chunks(self, X: Any, Y: Any, sample_weight: Any, name: str = "") -> tuple:
+        """(ChunkedData, None, None) for chunked input, after the checks that need no data
+        (columns, rows); the values are checked chunk by chunk as they are read."""
+        data = as_chunked(X, Y, sample_weight)
+        if data.Y is None:
+            raise InputError(f"Y{name} is missing: chunked X{name} needs its targets")
+        if data.transform_x is None and data.n_features != self.network.n_inputs:
+            raise InputError(f"X{name} has {data.n_features} features (columns), expected "
+                             f"{self.network.n_inputs}")
+        if self.batch_size == "full":
+            raise InputError("batch_size='full' needs every row in memory at once; chunked "
+                             "input trains with mini-batches (batch_size=B) or online "
+                             "(batch_size=1)")
+        return data, None, None
 
     # -- setup ---------------------------------------------------------------------------
     def _start(self, X: np.ndarray) -> None:
@@ -304,12 +334,17 @@ class Trainer:
         Parameters
         ----------
         X, Y : array-like, shapes (N, n_in) and (N, n_out)
+            Or data bigger than memory, trained chunk by chunk (docs/big-data.md): a dask
+            array or a NumPy memmap (``Y`` and ``sample_weight`` in memory, memmaps or dask
+            arrays too), or a :class:`~deltaprop.data.chunks.ChunkedData` with ``Y=None``.
         epochs : int
             Maximum number of epochs (counted from the start of the run, also when resuming).
         validation_data : (X_val, Y_val), optional
+            Chunked like ``X`` if ``X`` is (or ``(ChunkedData, None)``).
         validation_split : float
             Fraction of (X, Y), drawn at random with the trainer's generator, held out as
-            validation data (002 §5 hold-out method).
+            validation data (002 §5 hold-out method). Not with chunked ``X``: pass its
+            validation rows as ``validation_data``.
         early_stopping : bool or str
             Stop when the monitored key ("val_loss" if True, or e.g. "val_accuracy") has not
             improved for ``patience`` epochs; the best epoch's weights are restored (002 §5).
@@ -327,11 +362,16 @@ class Trainer:
         History
         """
         check_number("epochs", epochs, low=0, integer=True)
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        chunked = is_chunked(X)
+        X, Y, sw = (self._chunks if chunked else self._check_data)(X, Y, sample_weight)
         split = check_number("validation_split", validation_split, low=0, high=1,
                              high_open=True)
         if split and validation_data is not None:
             raise InputError("give validation_data or validation_split, not both")
+        if split and chunked:
+            raise InputError("validation_split needs the rows in memory; with chunked X pass "
+                             "validation_data=(X_val, Y_val) instead (it may be chunked too, "
+                             "e.g. the last rows: X[-n:], with X[:-n] to train on)")
         state = None
         if resume:
             if self.checkpoint_path is None:
@@ -382,8 +422,11 @@ class Trainer:
         return self.history
 
     def partial_fit(self, X: Any, Y: Any, sample_weight: Any = None) -> History:
-        """Run one more epoch on (X, Y), keeping the optimizer state and the generator."""
-        X, Y, sw = self._check_data(X, Y, sample_weight)
+        """Run one more epoch on (X, Y), keeping the optimizer state and the generator.
+
+        ``X`` may be chunked (a dask array, a memmap, a ChunkedData), as in :meth:`fit`."""
+        chunked = is_chunked(X)
+        X, Y, sw = (self._chunks if chunked else self._check_data)(X, Y, sample_weight)
         if self.optimizer is None:
             self._start(X)
             self.callbacks = self._build_callbacks(False, 0, None, None, False)
@@ -397,37 +440,56 @@ class Trainer:
         return self.history
 
     # -- one epoch -----------------------------------------------------------------------
-    def _epoch(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None,
-               validation: tuple | None) -> None:
+    def _epoch(self, X: np.ndarray | ChunkedData, Y: np.ndarray | None,
+               sw: np.ndarray | None, validation: tuple | None) -> None:
+        """One epoch: the sample order (000 §9.2.2, 002 §4), the steps, the epoch's logs.
+
+        Chunked data (docs/big-data.md) is one part per chunk, in an order drawn from the
+        generator, each read, checked and shuffled on its own and run through the same steps;
+        in-memory data is one part, so one chunk of all rows is bit-identical to it.
+        """
         t0 = time.perf_counter()
-        epoch, n, net = self.epoch + 1, len(X), self.network
+        epoch, net = self.epoch + 1, self.network
         for cb in self.callbacks:
             cb.on_epoch_begin(self, epoch)
         for s, p in zip(self._snapshot, self._params, strict=True):
             np.copyto(s, p)  # last finite weights, in case the epoch diverges
-        probabilities = None
-        if self.sampling == "hard" and self.batch_size != "full":
-            probabilities = hard_probabilities(net, X, Y, sw)
-        order, size = epoch_order(n, self.batch_size, self.rng, shuffle=self.shuffle,
-                                  probabilities=probabilities)
-        loss_sum, weight_sum, hits, sse, norms, n_steps = self._steps(epoch, X, Y, sw, order,
-                                                                      size)
+        chunked = isinstance(X, ChunkedData)
+        loss_sum, weight_sum, hits, n_steps = 0.0, 0.0, 0, 0
+        sse, norms, n = np.zeros(net.n_outputs), np.zeros(self._n_layers), 0
+        seen = RunningMoments()  # the targets the epoch visited, for R² over chunks
+        for Xp, Yp, swp in (self._chunk_parts(X) if chunked else [(X, Y, sw)]):
+            probabilities = None
+            if self.sampling == "hard" and self.batch_size != "full":
+                probabilities = hard_probabilities(net, Xp, Yp, swp)
+            order, size = epoch_order(len(Xp), self.batch_size, self.rng, shuffle=self.shuffle,
+                                      probabilities=probabilities)
+            part = self._steps(epoch, Xp, Yp, swp, order, size)
+            loss_sum, weight_sum, hits = loss_sum + part[0], weight_sum + part[1], hits + part[2]
+            sse, norms, n_steps = sse + part[3], norms + part[4], n_steps + part[5]
+            n += len(Xp)
+            if not net.is_classifier:
+                # R² over the pairs the epoch visited (online picks repeat some)
+                visited = Yp if order is None else Yp[order]
+                if chunked:
+                    target_moments(visited, seen)
+                else:
+                    Y = visited
+            Xp = Yp = swp = part = None  # release the chunk before the next one is read
         if self._guard.flushes:
             self._flush_state()
-        if not net.is_classifier and order is not None:
-            Y = Y[order]  # R² over the pairs the epoch visited (online picks repeat some)
         reg = penalty(self._params, self._is_weight, self.l1, self.l2)
         logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / weight_sum + reg}
         if net.is_classifier:
             logs["accuracy"] = hits / n
         else:
-            logs["r2"] = r2_score(sse, Y)
+            logs["r2"] = r2_from_moments(sse, seen) if chunked else r2_score(sse, Y)
         if validation is not None:
             with ExitStack() as stack:  # validation with averaged weights (WeightAverage)
                 for cb in self.callbacks:
                     if isinstance(cb, WeightAverage) and cb.swap_validation:
                         stack.enter_context(cb.swapped(net))
-                logs.update(evaluate(net, *validation))
+                logs.update(self._evaluate(validation))
         logs["learning_rate"] = self.optimizer.learning_rate
         grad_norms = norms / n_steps
         logs["grad_norm"] = float(np.sqrt(np.sum(grad_norms**2)))
@@ -437,6 +499,30 @@ class Trainer:
         self.history.epochs.append(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _chunk_parts(self, data: ChunkedData):
+        """The epoch's chunks, each checked on its own: a bad chunk undoes the epoch's
+        updates (the weights go back to the epoch's start) and raises."""
+        for k, Xc, Yc, swc in data.chunks(data.epoch_order(self.rng, self.shuffle),
+                                          self.network.dtype):
+            try:
+                part = self._check_data(Xc, Yc, swc, name=data.label(k))
+            except InputError:
+                for p, s in zip(self._params, self._snapshot, strict=True):
+                    np.copyto(p, s)
+                raise
+            del Xc, Yc, swc  # one chunk in memory at a time (plus the one being prefetched)
+            yield part
+            del part
+
+    def _evaluate(self, validation: tuple) -> dict[str, float]:
+        """Validation loss and accuracy/R² on in-memory or chunked validation data."""
+        net, val = self.network, validation[0]
+        if isinstance(val, ChunkedData):
+            return evaluate_chunks(net, (
+                self._check_data(Xv, Yv, None, name=f"_val{val.label(k)}")[:2]
+                for k, Xv, Yv, _ in val.chunks(dtype=net.dtype)))
+        return evaluate(net, *validation)
 
     def _steps(self, epoch: int, X, Y, sw, order, size) -> tuple:
         """The epoch's steps, every option on: the one training loop (000 §9.2, 002 §4-6).
