@@ -120,8 +120,9 @@ def _monitors(text: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``deltaprop`` command (with its subcommands)."""
+def build_parser(train_defaults: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``deltaprop`` command (with its subcommands);
+    ``train_defaults`` replaces defaults of ``deltaprop train`` (a recipe's options)."""
     p = _Parser(prog="deltaprop", description="Train, evaluate and apply multilayer "
                 "perceptrons (backpropagation as in the lecture notes).")
     from deltaprop import __version__
@@ -172,7 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
                      "output activation")
     net.add_argument("--init", metavar="NAME[:k=v,...]", help="weight initializer, e.g. "
                      "xavier_uniform, normal:std=0.1 (default: per activation, 000 Table 2)")
-    net.add_argument("--dropout", type=_number(float, 0.0), default=0.0, metavar="P")
+    net.add_argument("--dropout", type=_number(float, 0.0), default=0.0, metavar="P",
+                     help="dropout probability after each hidden layer (002 §6)")
+    net.add_argument("--input-dropout", type=_number(float, 0.0), default=0.0, metavar="P",
+                     help="dropout probability on the inputs (Srivastava et al. 2014: 0.2)")
+    net.add_argument("--input-noise", type=_number(float, 0.0), default=0.0, metavar="STD",
+                     help="Gaussian noise added to the inputs in training (002 §6)")
+    net.add_argument("--hidden-noise", type=_number(float, 0.0), default=0.0, metavar="STD",
+                     help="Gaussian noise added to each hidden layer's output in training")
+    net.add_argument("--batch-norm", action="store_true",
+                     help="batch normalisation after each hidden layer (Ioffe & Szegedy 2015)")
     net.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     opt = t.add_argument_group("training")
     opt.add_argument("--optimizer", default="adam", metavar="NAME[:k=v,...]",
@@ -212,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--keep", choices=("best", "last"), default="best",
                      help="whose weights model.npz gets when there are validation rows: the "
                      "epoch with the lowest validation loss (default) or the last epoch")
+    opt.add_argument("--average", type=_number(float, 0.0, strict=True), metavar="DECAY",
+                     help="evaluate and save an exponential moving average of the weights "
+                     "(Polyak averaging), e.g. 0.999")
+    opt.add_argument("--recipe", metavar="NAME",
+                     help="a named set of these options (flags given here override it); "
+                     "'--recipe list' shows them")
     opt.add_argument("--seed", type=_number(int, 0), default=0, metavar="N",
                      help="seed of every random draw (default: 0)")
     run = t.add_argument_group("output")
@@ -226,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "plot with 'deltaprop plot monitor history.json --key NAME')")
     t.set_defaults(func=_cmd_train)
 
+    if train_defaults:
+        t.set_defaults(**train_defaults)
     e = sub.add_parser("evaluate", help="loss, accuracy, precision/recall, confusion matrix",
                        description="Evaluate a model file on a dataset (a built-in name: its "
                        "test part; a CSV file: all of its rows).")
@@ -319,6 +337,10 @@ def _callbacks(args: argparse.Namespace, X: np.ndarray, has_validation: bool) ->
              "grad_norm": lambda: mon.GradientNormMonitor(),
              "weight_norm": lambda: mon.WeightNormMonitor()}
     cbs = [kinds[name]() for name in args.monitor or []]
+    if args.average is not None:
+        from deltaprop.training.averaging import WeightAverage
+
+        cbs.append(WeightAverage(decay=args.average))
     if has_validation and args.keep == "best" and args.early_stopping is None:
         # early stopping that never stops: it keeps (and restores) the best epoch's weights
         cbs.append(EarlyStopping("val_loss", patience=args.epochs + 1))
@@ -386,7 +408,9 @@ def _train(args: argparse.Namespace, out_dir: Any) -> int:
     net = mlp([data.n_features, *args.layers, n_out], activation=args.activation,
               output_activation=out_act, loss=args.loss, init=args.init,
               dropout=args.dropout, seed=args.seed, dtype=args.dtype,
-              maxout_pieces=args.maxout_pieces)
+              maxout_pieces=args.maxout_pieces, input_dropout=args.input_dropout,
+              input_noise=args.input_noise, hidden_noise=args.hidden_noise,
+              batch_norm=args.batch_norm)
     scaler = None if classify else pl.make_target_scaler(net.output_activation)
     if scaler is not None:
         scaler.fit(np.asarray(split.y_train, np.float64).reshape(len(split.y_train), -1))
@@ -523,8 +547,19 @@ def _closed_pipe() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltaprop`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        defaults = _train_defaults(argv)
+    except DeltapropError as exc:
+        print(f"deltaprop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if defaults == "list":
+        from deltaprop.cli.recipes import describe_recipes
+
+        print(describe_recipes())
+        return 0
+    args = build_parser(defaults).parse_args(argv)
+    args.argv = argv
     try:
         code = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -541,6 +576,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deltaprop: interrupted", file=sys.stderr)
         return 130
+
+
+def _train_defaults(argv: list[str]) -> dict[str, Any] | str | None:
+    """The options a recipe sets for ``deltaprop train`` (``--recipe NAME``, or the data set's
+    own defaults, e.g. for ``--dataset mnist``); "list" for ``--recipe list``."""
+    if not argv or argv[0] != "train":
+        return None
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--recipe")
+    pre.add_argument("--dataset", default="digits")
+    known, _ = pre.parse_known_args(argv[1:])
+    from deltaprop.cli.recipes import DATASET_DEFAULTS, get_recipe
+
+    if known.recipe == "list":
+        return "list"
+    name = known.recipe or DATASET_DEFAULTS.get(known.dataset)
+    return None if name is None else dict(get_recipe(name).options)
 
 
 if __name__ == "__main__":

@@ -356,7 +356,8 @@ class Network:
 
 def mlp(sizes, activation="relu", output_activation=None, loss=None, init=None, dropout=0.0,
         seed=None, dtype="float32", maxout_pieces: int = 2, input_noise: float = 0.0,
-        hidden_noise: float = 0.0, batch_norm: bool = False) -> Network:
+        hidden_noise: float = 0.0, batch_norm: bool = False,
+        input_dropout: float = 0.0) -> Network:
     """Build a network from layer sizes ``[n_in, h1, ..., n_out]``.
 
     Output activation and loss default to a canonical pair (004 table): softmax + categorical
@@ -365,8 +366,8 @@ def mlp(sizes, activation="relu", output_activation=None, loss=None, init=None, 
 
     Each hidden layer is followed, in this order, by a :class:`BatchNorm` (``batch_norm``), a
     :class:`GaussianNoise` of std ``hidden_noise`` and a :class:`Dropout` of probability
-    ``dropout``, where these are set; ``input_noise`` puts a :class:`GaussianNoise` on the
-    inputs (002 §6 "adding noise").
+    ``dropout``, where these are set; ``input_noise`` puts a :class:`GaussianNoise` and
+    ``input_dropout`` a :class:`Dropout` on the inputs (002 §6 "adding noise", "dropout").
 
     Examples
     --------
@@ -386,6 +387,8 @@ def mlp(sizes, activation="relu", output_activation=None, loss=None, init=None, 
             output_activation = "softmax" if sizes[-1] > 1 else "logistic"
     rng = as_generator(seed)
     built: list[Layer] = [GaussianNoise(input_noise)] if input_noise else []
+    if input_dropout:
+        built.append(Dropout(input_dropout))
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
         if activation == "maxout":
             built.append(Maxout(n_in, n_out, pieces=maxout_pieces, init=init, rng=rng))
