@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.checks import check_number
 from deltaprop.errors import DeltapropError, InputError
 
 EXIT_USAGE = 2
@@ -61,16 +62,16 @@ def _batch(text: str) -> int | str:
 
 
 def _number(kind: type, low: float, *, strict: bool = False) -> Any:
+    """An argparse type: the text as ``kind``, checked by :func:`deltaprop.checks.check_number`
+    (the one number check), with argparse's own wording."""
     def parse(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not np.isfinite(value) or value < low or (strict and value == low):
+            return check_number("value", kind(text), low=low, low_open=strict,
+                                integer=kind is int)
+        except (ValueError, InputError):
             raise argparse.ArgumentTypeError(
                 f"expected {'an integer' if kind is int else 'a number'} "
-                f"{'>' if strict else '>='} {low:g}, got {text!r}")
-        return value
+                f"{'>' if strict else '>='} {low:g}, got {text!r}") from None
     return parse
 
 
