@@ -258,3 +258,36 @@ def register_name(registry: dict[str, Any], name: Any, obj: Any, what: str,
         raise InputError(f"cannot register {getattr(obj, '__name__', obj)!s} as {what} "
                          f"{name!r}: that name is built in; choose another name")
     registry[name] = obj
+
+
+def register_subclass(registry: dict[str, Any], cls: Any, base: type, what: str,
+                      builtin: Any = (), *, own_name: bool = False) -> Any:
+    """:func:`register_name` for a class registered under its ``name`` attribute (activations,
+    losses, optimizers, schedules): ``cls`` must subclass ``base`` and name itself — with
+    ``own_name``, in its own body; otherwise any name but ``base``'s placeholder. Returns
+    ``cls`` (``register`` functions work as decorators)."""
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        article = "an" if base.__name__[0] in "AEIOU" else "a"
+        raise InputError(f"register_{what} needs {article} {base.__name__} subclass, "
+                         f"got {cls!r}")
+    if "name" not in vars(cls) and (own_name or cls.name == base.name):
+        raise InputError(f"{cls.__name__} needs {'its own' if own_name else 'a'} class "
+                         "attribute name = '...' to be registered")
+    register_name(registry, cls.name.lower(), cls, what, builtin)
+    return cls
+
+
+def build_registered(registry: dict[str, Any], aliases: dict[str, str], spec: Any,
+                     params: dict, what: str, accepted: str, how_to_register: str) -> Any:
+    """The entry of a registry named by ``spec`` (``"name"``, ``"name:key=value"`` or
+    ``{"name": ...}``, see :func:`split_spec`), built with its parameters: the one lookup of
+    :func:`deltaprop.engine.activations.get` and :func:`deltaprop.engine.losses.get`."""
+    spec, params = split_spec(spec, params, what, accepted)
+    key = aliases.get(spec.lower(), spec.lower())
+    if key not in registry:
+        raise InputError(f"unknown {what} {spec!r}; choose one of {', '.join(registry)} "
+                         f"({how_to_register})")
+    try:
+        return registry[key](**params)
+    except TypeError:
+        raise InputError(f"{what} {key!r} does not take parameters {params}") from None

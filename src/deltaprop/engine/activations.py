@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from deltaprop.checks import register_name, split_spec
+from deltaprop.checks import build_registered, register_subclass
 from deltaprop.errors import InputError, NotDifferentiableError
 
 __all__ = [
@@ -406,13 +406,7 @@ def register(cls: type[Activation]) -> type[Activation]:
     >>> get("softplus")
     Softplus()
     """
-    if not (isinstance(cls, type) and issubclass(cls, Activation)):
-        raise InputError(f"register_activation needs an Activation subclass, got {cls!r}")
-    if "name" not in vars(cls) and cls.name == Activation.name:
-        raise InputError(f"{cls.__name__} needs a class attribute name = '...' to be "
-                         "registered")
-    register_name(_REGISTRY, cls.name.lower(), cls, "activation", _BUILTIN)
-    return cls
+    return register_subclass(_REGISTRY, cls, Activation, "activation", _BUILTIN)
 
 
 def names() -> list[str]:
@@ -439,12 +433,5 @@ def get(spec: str | dict | Activation, **params) -> Activation:
         if params:
             raise InputError("parameters cannot be given together with an Activation instance")
         return spec
-    spec, params = split_spec(spec, params, "activation", "a name, a dict or an Activation")
-    key = _ALIASES.get(spec.lower(), spec.lower())
-    if key not in _REGISTRY:
-        raise InputError(f"unknown activation {spec!r}; choose one of {', '.join(_REGISTRY)} "
-                         f"({HOW_TO_REGISTER})")
-    try:
-        return _REGISTRY[key](**params)
-    except TypeError as exc:
-        raise InputError(f"activation {key!r} does not take parameters {params}") from exc
+    return build_registered(_REGISTRY, _ALIASES, spec, params, "activation",
+                            "a name, a dict or an Activation", HOW_TO_REGISTER)

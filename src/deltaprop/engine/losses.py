@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from deltaprop.checks import check_number, register_name, split_spec
+from deltaprop.checks import build_registered, check_number, register_subclass
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -268,12 +268,7 @@ def register(cls: type[Loss]) -> type[Loss]:
     accepts and model files store); returns the class, so it works as a decorator
     (``@deltaprop.register_loss``). Model files never carry code: a file naming a custom loss
     loads only where its class is registered."""
-    if not (isinstance(cls, type) and issubclass(cls, Loss)):
-        raise InputError(f"register_loss needs a Loss subclass, got {cls!r}")
-    if "name" not in vars(cls) and cls.name == Loss.name:
-        raise InputError(f"{cls.__name__} needs a class attribute name = '...' to be registered")
-    register_name(_REGISTRY, cls.name.lower(), cls, "loss", _BUILTIN)
-    return cls
+    return register_subclass(_REGISTRY, cls, Loss, "loss", _BUILTIN)
 
 
 def get(spec: str | dict | Loss, **params) -> Loss:
@@ -284,12 +279,5 @@ def get(spec: str | dict | Loss, **params) -> Loss:
         if params:
             raise InputError("parameters cannot be given together with a Loss instance")
         return spec
-    spec, params = split_spec(spec, params, "loss", "a name, a dict or a Loss")
-    key = _ALIASES.get(spec.lower(), spec.lower())
-    if key not in _REGISTRY:
-        raise InputError(f"unknown loss {spec!r}; choose one of {', '.join(_REGISTRY)} "
-                         f"({HOW_TO_REGISTER})")
-    try:
-        return _REGISTRY[key](**params)
-    except TypeError:
-        raise InputError(f"loss {key!r} does not take parameters {params}") from None
+    return build_registered(_REGISTRY, _ALIASES, spec, params, "loss", "a name, a dict or a Loss",
+                            HOW_TO_REGISTER)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import check_number, register_name
+from deltaprop.checks import check_number, register_subclass
 from deltaprop.engine.flat import flat_state
 from deltaprop.errors import InputError
 
@@ -429,13 +429,7 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
     Its state travels as ``get_state()`` describes: ``cls(learning_rate=..., multipliers=...,
     **_hyper())`` must rebuild it. Checkpoints never carry code.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
-        raise InputError(f"register_optimizer needs an Optimizer subclass, got {cls!r}")
-    if "name" not in vars(cls):
-        raise InputError(f"{cls.__name__} needs its own class attribute name = '...' to be "
-                         "registered")
-    register_name(_BY_NAME, cls.name.lower(), cls, "optimizer", _BUILTIN)
-    return cls
+    return register_subclass(_BY_NAME, cls, Optimizer, "optimizer", _BUILTIN, own_name=True)
 
 
 def build_optimizer(spec: str | Optimizer, *, learning_rate: float, momentum: float = 0.0,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.checks import check_number, register_name
+from deltaprop.checks import check_number, register_subclass
 from deltaprop.errors import InputError
 
 __all__ = [
@@ -366,13 +366,7 @@ def register(cls: type[Schedule]) -> type[Schedule]:
     :func:`get_schedule`, ``--schedule NAME:key=value`` and checkpoint resumption find it;
     returns the class, so it works as a decorator (``@deltaprop.register_schedule``).
     ``cls(**_params())`` must rebuild it; checkpoints never carry code."""
-    if not (isinstance(cls, type) and issubclass(cls, Schedule)):
-        raise InputError(f"register_schedule needs a Schedule subclass, got {cls!r}")
-    if "name" not in vars(cls):
-        raise InputError(f"{cls.__name__} needs its own class attribute name = '...' to be "
-                         "registered")
-    register_name(_BY_NAME, cls.name.lower(), cls, "schedule", _BUILTIN)
-    return cls
+    return register_subclass(_BY_NAME, cls, Schedule, "schedule", _BUILTIN, own_name=True)
 
 
 def get_schedule(spec: None | str | Schedule, **kwargs: Any) -> Schedule:
