@@ -126,18 +126,16 @@ def restore_checkpoint(trainer: Any, meta: dict[str, Any], arrays: dict[str, np.
         if meta["network"] != net.to_config():
             raise InputError("the checkpoint was written for a different network architecture "
                              "than the one being trained")
-        params = net.parameters()
-        stored = [arrays[f"param.{i}"] for i in range(len(params))]
-        for i, (p, s) in enumerate(zip(params, stored, strict=True)):
-            if p.shape != s.shape or p.dtype != s.dtype:
-                raise ModelFileError(f"checkpoint parameter {i} is {s.dtype} {s.shape}, the "
-                                     f"network needs {p.dtype} {p.shape}")
-        buffers = net.buffers()
-        stored_buffers = [arrays[f"buffer.{i}"] for i in range(len(buffers))]
-        for i, (b, s) in enumerate(zip(buffers, stored_buffers, strict=True)):
-            if b.shape != s.shape or b.dtype != s.dtype:
-                raise ModelFileError(f"checkpoint buffer {i} is {s.dtype} {s.shape}, the "
-                                     f"network needs {b.dtype} {b.shape}")
+        params, buffers = net.parameters(), net.buffers()
+        stored, stored_buffers = [], []
+        for kind, key, live, found in (("parameter", "param", params, stored),
+                                       ("buffer", "buffer", buffers, stored_buffers)):
+            for i, a in enumerate(live):
+                s = arrays[f"{key}.{i}"]
+                if a.shape != s.shape or a.dtype != s.dtype:
+                    raise ModelFileError(f"checkpoint {kind} {i} is {s.dtype} {s.shape}, the "
+                                         f"network needs {a.dtype} {a.shape}")
+                found.append(s)
         keys = _callback_keys(trainer.callbacks)
         lost = sorted(set(meta["callbacks"]) - set(keys))
         if lost:
