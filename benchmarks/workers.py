@@ -118,14 +118,16 @@ class DeltapropRecipe:
 
     name = "deltaprop"
 
-    def __init__(self, seed=0):
+    def __init__(self, epochs, seed=0):
+        from deltaprop.training.schedules import CosineDecay
         from deltaprop.training.trainer import Trainer
 
         r = common.RECIPE
         self.net = common.recipe_network(seed)
         self.trainer = Trainer(self.net, optimizer="momentum", momentum=r["momentum"],
                                learning_rate=r["learning_rate"], batch_size=r["batch_size"],
-                               max_norm=r["max_norm"], verbose=0, seed=seed)
+                               max_norm=r["max_norm"], schedule=CosineDecay(total=epochs),
+                               verbose=0, seed=seed)
 
     def epoch(self, X, y, Y, bs):
         self.trainer.partial_fit(X, Y)
@@ -136,11 +138,13 @@ class DeltapropRecipe:
 
 class TorchRecipe:
     """PyTorch on the regularised recipe: nn.Dropout layers and torch.renorm max-norm after
-    each step, same initial weights; contiguous slices of the epoch's permutation."""
+    each step, CosineAnnealingLR stepped per epoch (deltaprop's CosineDecay: the same
+    η₀ · ½ (1 + cos(π t / T)) in epoch t), same initial weights; contiguous slices of the
+    epoch's permutation."""
 
     name = "torch"
 
-    def __init__(self, seed=0):
+    def __init__(self, epochs, seed=0):
         import torch
 
         torch.set_num_threads(CORES)
@@ -163,6 +167,7 @@ class TorchRecipe:
         self.model = torch.nn.Sequential(*mods)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=r["learning_rate"],
                                    momentum=r["momentum"])
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=epochs)
         self.loss = torch.nn.CrossEntropyLoss()
         self.gen = torch.Generator().manual_seed(seed)
         self.max_norm = r["max_norm"]
@@ -184,6 +189,7 @@ class TorchRecipe:
             with torch.no_grad():  # each unit's incoming weights to norm <= c (rows of W)
                 for lin in self.linears:
                     lin.weight.copy_(torch.renorm(lin.weight, 2, 0, self.max_norm))
+        self.schedule.step()
 
     def predict(self, X):
         self.model.eval()
@@ -297,15 +303,15 @@ def accuracy(job) -> dict:
 def recipe(job) -> dict:
     """The regularised recipe: training samples/s at batch 128, then epochs until the test
     accuracy reaches each target (or max_epochs), timed."""
-    X, y, Xt, yt = common.load_data(job["data"])
+    X, y, Xt, yt = common.recipe_data(job["data"])
     Y = common.one_hot(y)
-    model = RECIPE_FRAMEWORKS[job["framework"]]()
+    model = RECIPE_FRAMEWORKS[job["framework"]](job["max_epochs"])
     bs = common.RECIPE["batch_size"]
     n = min(job["slice"], len(X))
     with _limits(job.get("blas_threads", CORES)):
         _timed_epoch(model, X[:n], y[:n], Y[:n], bs)  # warm-up
         times = [_timed_epoch(model, X[:n], y[:n], Y[:n], bs) for _ in range(job["epochs"])]
-        model = RECIPE_FRAMEWORKS[job["framework"]]()  # time to accuracy from the start
+        model = RECIPE_FRAMEWORKS[job["framework"]](job["max_epochs"])  # from the start
         curve, reached, elapsed = [], {}, 0.0
         for epoch in range(1, job["max_epochs"] + 1):
             elapsed += _timed_epoch(model, X, y, Y, bs)  # the test evaluation is not timed

@@ -581,3 +581,21 @@ def test_image_augmentation_needs_image_rows(tmp_path):
                      "--out", "dg", "--quiet", cwd=tmp_path)
     assert digits.returncode == 0, digits.stderr
     assert "\n1 epoch (max_epochs)" in digits.stdout  # not "1 epochs"
+
+
+def test_train_deskews_images_and_every_command_applies_it(tmp_path):
+    """--preprocess deskew: stored in the model file, so evaluate (and predict, plot, explain,
+    which share its path) straighten the raw images the same way; augmentation distorts the
+    deskewed images directly."""
+    proc = run_cli("train", "--dataset", "digits", "--preprocess", "deskew", "--epochs", "12",
+                   "--augment", "shift=1", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    info = ModelInfo.from_network(dp.load(tmp_path / "run" / "model.npz"))
+    assert [type(s).__name__ for s in info.preprocessor.steps] == ["Deskewer"]
+    assert info.describe_preprocessing() == "deskew"
+    ev = run_cli("evaluate", tmp_path / "run" / "model.npz", "--dataset", "digits", cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    assert accuracy_of(ev.stdout) == accuracy_of(proc.stdout) > 0.8
+    line = one_error(run_cli("train", "--dataset", "iris", "--preprocess", "deskew",
+                             "--out", "iris", cwd=tmp_path))
+    assert "--preprocess deskew straightens images" in line and "--image-shape HxW" in line

@@ -476,3 +476,39 @@ def test_skl2onnx_multilabel_is_refused(skl2onnx):
         skl2onnx.to_onnx(clf, X[:1].astype(np.float32),
                          options={dp.MLPClassifier: {"zipmap": False}})
 
+
+
+@pytest.mark.parametrize("opset", [17, 20])
+def test_deskewing_model_exports_with_gridsample(opset):
+    """`--preprocess deskew` as `deltaprop train` stores it: the graph straightens the raw
+    images itself (moments, skew, GridSample) and answers as deltaprop does."""
+    from deltaprop.data.pipeline import ModelInfo, make_preprocessor
+    from deltaprop.data.preprocessing import one_hot
+
+    data = dp.datasets.load_dataset("digits")
+    X = data.X[:200].astype(np.float32) / 16.0
+    pre = make_preprocessor("deskew", (8, 8))
+    net = dp.mlp([64, 16, 10], seed=3)
+    dp.train(net, pre.fit_transform(X), one_hot(data.y[:200], 10), epochs=2, verbose=0)
+    info = ModelInfo("classification", [str(i) for i in range(10)],
+                     [str(i) for i in range(10)], "digits", 0, 64, pre, None)
+    net.extras = info.to_extras()
+    expected = net.forward(info.transform(X, "X"))
+    assert [n.op_type for n in dp.to_onnx(net, opset=opset).graph.node].count("GridSample") == 1
+    session = ort.InferenceSession(dp.to_onnx(net, opset=opset).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    label, proba = session.run(None, {"input": X})
+    assert_close(proba, expected)
+    assert np.array_equal(label.astype(str), np.argmax(expected, axis=1).astype(str))
+    if opset >= 20:  # onnx's reference knows GridSample's "linear" spelling only
+        assert_close(ReferenceEvaluator(dp.to_onnx(net, opset=opset)).run(
+            None, {"input": X})[1], expected)
+
+
+def test_deskewing_needs_gridsample_opset():
+    from deltaprop.data.deskew import Deskewer
+    from deltaprop.export._builder import GraphBuilder
+    from deltaprop.export._transforms import emit_transform
+
+    with pytest.raises(InputError, match=r"opset >= 16 \(GridSample\), got 15"):
+        emit_transform(GraphBuilder(15), Deskewer((8, 8)), "x")

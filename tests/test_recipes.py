@@ -59,7 +59,12 @@ def test_a_recipe_with_overrides_trains_with_every_ingredient_flag(tmp_path):
     assert options["recipe"] == "mnist-mlp" and options["input_dropout"] == 0.2
     assert options["layers"] == [32] and options["batch_norm"] is True
     import deltaprop as dp
+    from deltaprop.data.pipeline import ModelInfo
 
-    kinds = [type(layer).__name__ for layer in dp.load(tmp_path / "run" / "model.npz").layers]
+    net = dp.load(tmp_path / "run" / "model.npz")
+    kinds = [type(layer).__name__ for layer in net.layers]
     assert kinds[:3] == ["GaussianNoise", "Dropout", "Dense"]
     assert "BatchNorm" in kinds
+    # the recipe's deskewing (digits are 8x8 images) is stored with the model
+    steps = ModelInfo.from_network(net).preprocessor.steps
+    assert [(type(s).__name__, s.image_shape) for s in steps] == [("Deskewer", (8, 8))]

@@ -148,14 +148,16 @@ def build_parser(train_defaults: dict[str, Any] | None = None) -> argparse.Argum
                       "training/validation with a dataset's own test set); none: train and "
                       "report on every row (chosen, with a note, for data sets under "
                       f"{_MIN_SPLIT_ROWS} rows)")
-    data.add_argument("--preprocess", choices=("standardize", "whiten", "none"),
+    data.add_argument("--preprocess", choices=("standardize", "whiten", "deskew", "none"),
                       default="standardize", help="input preprocessing fitted on the "
-                      "training part (002 §4; default: standardize)")
+                      "training part (002 §4; default: standardize, for mnist: none); deskew "
+                      "straightens images of handwriting by their moments")
     data.add_argument("--augment", metavar="SPEC", help="image augmentation, e.g. "
                       "'shift=2,rotate=10,noise=0.05,elastic' (002 §6); needs image rows "
                       "(digits, mnist) or --image-shape")
     data.add_argument("--image-shape", type=_image_shape, metavar="HxW",
-                      help="the rows are HxW images (for --augment on a CSV file)")
+                      help="the rows are HxW images (for --augment or --preprocess deskew on a "
+                      "CSV file)")
     data.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                       help="read the CSV file in blocks and train chunk by chunk, for files "
                       "bigger than memory (default: automatic above 1 GiB; docs/big-data.md)")
@@ -303,8 +305,8 @@ def _augmenter(spec: str | None, pre: Any, seed: int | None, data: Any,
         raise InputError(f"--image-shape {shape[0]}x{shape[1]} has {shape[0] * shape[1]} "
                          f"pixels, the rows of {data.name} have {data.n_features} features")
     aug = Augmenter.from_spec(spec, image_shape=shape, seed=seed)
-    if pre is None:
-        return aug
+    if pre is None or all(getattr(s, "image_valued", False) for s in pre.steps):
+        return aug  # deskewed images are still images: distort them as they are
     # distort raw images, not standardized ones (a shifted background must stay background)
     return lambda X, rng: pre.transform(aug(pre.inverse_transform(X), rng))
 
@@ -397,7 +399,7 @@ def _train(args: argparse.Namespace, out_dir: Any) -> int:
     has_val = len(split.X_val) > 0
     if args.early_stopping is not None and not has_val:
         raise InputError("--early-stopping needs validation rows; --split none has none")
-    pre = pl.make_preprocessor(args.preprocess)
+    pre = pl.make_preprocessor(args.preprocess, args.image_shape or data.image_shape)
     Xtr = split.X_train if pre is None else pre.fit_transform(split.X_train)
     Xva, Xte = split.X_val, split.X_test
     if pre is not None:

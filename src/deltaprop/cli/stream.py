@@ -86,9 +86,9 @@ def train_streamed(args: argparse.Namespace, out: Path, *, schedule: Any, files:
                         args.impute not in (None, "mean"))):
         if value:
             raise InputError(f"{flag} is not available with a streamed CSV file (--stream)")
-    if args.preprocess == "whiten":
-        raise InputError("--preprocess whiten needs the data in memory; with --stream use "
-                         "standardize or none")
+    if args.preprocess in ("whiten", "deskew"):
+        raise InputError(f"--preprocess {args.preprocess} needs the data in memory; with "
+                         "--stream use standardize or none")
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".stream-", dir=out) as tmp:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop.data.dataset import Dataset
+from deltaprop.data.deskew import Deskewer
 from deltaprop.data.preprocessing import (
     PCAWhitener,
     Preprocessor,
@@ -136,15 +137,23 @@ def split_data(data: Dataset, seed: int | None, mode: str = "holdout") -> Split:
     return Split(Xtr, ytr, Xva, yva, Xte, yte, f"held-out test split of {data.name}")
 
 
-def make_preprocessor(kind: str) -> Preprocessor | None:
-    """``standardize`` (002 §4: zero mean, unit variance), ``whiten`` (PCA), or ``none``."""
+def make_preprocessor(kind: str, image_shape: tuple[int, int] | None = None
+                      ) -> Preprocessor | None:
+    """``standardize`` (002 §4: zero mean, unit variance), ``whiten`` (PCA), ``deskew``
+    (images of handwriting straightened by their moments, :class:`Deskewer`; needs
+    ``image_shape``), or ``none``."""
+    if kind == "deskew":
+        if image_shape is None:
+            raise InputError("--preprocess deskew straightens images, but these rows are not "
+                             "images; give --image-shape HxW if they are")
+        return Preprocessor([Deskewer(image_shape)])
     if kind == "standardize":
         return Preprocessor([Standardizer()])
     if kind == "whiten":
         return Preprocessor([Standardizer(), PCAWhitener(whiten=True)])
     if kind == "none":
         return None
-    raise InputError(f"unknown preprocessing {kind!r}; choose standardize, whiten or none")
+    raise InputError(f"unknown preprocessing {kind!r}; choose standardize, whiten, deskew or none")
 
 
 def make_target_scaler(output_activation: Any) -> Any:
@@ -300,7 +309,7 @@ class ModelInfo:
         return lookup[y]
 
     def describe_preprocessing(self) -> str:
-        """``standardize`` / ``whiten`` / ``none``: what :meth:`transform` does."""
+        """``standardize`` / ``whiten`` / ``deskew`` / ``none``: what :meth:`transform` does."""
         if self.preprocessor is None:
             return "none"
         return str(self.options.get("preprocess", "stored preprocessing"))

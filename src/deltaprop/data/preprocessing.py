@@ -6,7 +6,8 @@ validation, test and deployment data. Fitted objects offer ``get_state()`` /
 stored inside a model file (docs/contract.md).
 
 The decorrelating :class:`PCAWhitener` lives in :mod:`deltaprop.data.whitening` and the
-:class:`TargetScaler` in :mod:`deltaprop.data.target_scaling`; both are re-exported here.
+:class:`TargetScaler` in :mod:`deltaprop.data.target_scaling` and the image
+:class:`Deskewer` in :mod:`deltaprop.data.deskew`; all are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from deltaprop.checks import State, check_array
 from deltaprop.checks import require_fitted as _require_fitted
+from deltaprop.data.deskew import Deskewer
 from deltaprop.data.features import FeatureMap
 from deltaprop.data.moments import RunningMoments
 from deltaprop.data.target_scaling import TargetScaler
@@ -31,6 +33,7 @@ __all__ = [
     "Standardizer",
     "PCAWhitener",
     "TargetScaler",
+    "Deskewer",
     "Preprocessor",
     "transformer_from_state",
 ]
@@ -309,7 +312,8 @@ class Preprocessor:
 
 
 _TYPES: dict[str, Any] = {c.__name__: c for c in (OneHotEncoder, Standardizer, PCAWhitener,
-                                                   TargetScaler, Preprocessor, FeatureMap)}
+                                                   TargetScaler, Preprocessor, FeatureMap,
+                                                   Deskewer)}
 
 
 def transformer_from_state(config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
