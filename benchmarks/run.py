@@ -65,7 +65,7 @@ def measure(args, log=print) -> dict:
                              "unset_env": unset, **common.cpu_info()},
                  "settings": {"learning_rate": common.LEARNING_RATE, "momentum": common.MOMENTUM,
                               "slices": slices, "epochs": args.epochs, "data": args.data,
-                              "repeats": args.repeats},
+                              "repeats": args.repeats, "recipe_epochs": args.recipe_epochs},
                  "throughput": {}, "accuracy": {}}
     log("training and inference throughput")
     # Round-robin repeats (every framework once per round), then each number is the best of
@@ -261,14 +261,16 @@ def markdown(res) -> str:
     if rec:
         r = common.RECIPE
         epochs = max(len(a["curve"]) for a in rec.values())
+        schedule = res["settings"].get("recipe_epochs", epochs)
         lines.append(f"**Regularised recipe** (`deltaprop train --recipe mnist-mlp`): "
                      f"{'-'.join(map(str, r['sizes']))} ReLU, dropout {r['input_dropout']} on "
                      f"the input and {r['hidden_dropout']} on hidden layers, max-norm "
                      f"{r['max_norm']}, SGD momentum {r['momentum']}, lr {r['learning_rate']} "
-                     f"cosine-decayed over the run's --recipe-epochs, batch {r['batch_size']}, "
+                     f"cosine-decayed over {schedule} epochs (--recipe-epochs), "
+                     f"batch {r['batch_size']}, "
                      "deskewed images (PyTorch: nn.Dropout, torch.renorm after each step, "
-                     f"CosineAnnealingLR); at most {epochs} epochs, stopped once both targets "
-                     "are reached:")
+                     "CosineAnnealingLR); each framework stopped once it reached both targets "
+                     f"(the longest run: {epochs} epochs):")
         lines.append("")
         lines += ["| framework | samples/s | time to 98 % (epochs) | time to 99 % (epochs) | "
                   "best test accuracy |", "|---|---|---|---|---|"]

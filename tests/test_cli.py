@@ -243,7 +243,7 @@ def _readme_mnist_command():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     found = re.findall(r"^(deltaprop train --dataset mnist[^\n]*)$", text, flags=re.M)
     assert found, "README.md has no 'deltaprop train --dataset mnist ...' command line"
-    return found[0].split()[1:]
+    return found[0].split("#")[0].split()[1:]  # a shell comment may follow the command
 
 
 @pytest.mark.slow
