@@ -159,6 +159,22 @@ def test_compiled_steps_match_the_engine(bs, activation, kind):
 
 
 @numba_only
+@pytest.mark.parametrize("bs", [16, 64, 65])
+@pytest.mark.parametrize("activation", ["relu", "logistic"])
+def test_wide_layers_in_small_batches_match_the_engine(bs, activation):
+    """Layers of at least COLUMN_UNITS units in batches of at most COLUMN_ROWS rows compute
+    a^T = W h^T on both paths; the compiled one fuses the transposed bias add into φ."""
+    X, Y = _data(n=200, d=70)
+    ref = dp.mlp([70, 80, 66, 3], activation=activation, seed=2, dtype="float64")
+    fast = ref.copy()
+    rlogs, rtr = _run(ref, X, Y, bs, "momentum", fast=False)
+    flogs, ftr = _run(fast, X, Y, bs, "momentum", fast=True)
+    assert ftr.compiled_mode and not rtr.compiled_mode
+    assert _max_diff(ref.parameters(), fast.parameters()) < 1e-9
+    np.testing.assert_allclose(flogs[-1]["loss"], rlogs[-1]["loss"], rtol=1e-9)
+
+
+@numba_only
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
 @pytest.mark.parametrize("sizes,activation,out", [
     ([12, 10, 6, 3], "relu", None),
@@ -268,7 +284,13 @@ def test_kernel_activations_agree_with_the_registry(name):
         b = rng.normal(size=7).astype(dtype)
         h = np.empty_like(a)
         if HIDDEN_CODES[name] < 2:  # identity, ReLU: bias + φ fused
-            kernels.bias_activate(a.copy(), b, h, HIDDEN_CODES[name])
+            A = np.empty_like(a)
+            kernels.bias_activate(a, b, A, h, HIDDEN_CODES[name])
+            np.testing.assert_array_equal(A, a + b)
+            h_cols, A_cols = np.empty_like(h), np.empty_like(a)  # a^T from a small-batch GEMM
+            kernels.bias_activate(np.ascontiguousarray(a.T).T, b, A_cols, h_cols,
+                                  HIDDEN_CODES[name])
+            np.testing.assert_array_equal(h_cols, h)
         else:  # logistic, tanh: NumPy's SIMD φ (the registry's own value_into)
             phi.value_into(a + b, h)
         tol = 1e-12 if dtype == np.float64 else 1e-6

@@ -366,3 +366,29 @@ def test_batch_norm_parameters_kinds_save_and_load(tmp_path):
     clone = net.copy(dtype="float64")
     assert clone.layers[1].running_var.dtype == np.float64
     assert "BatchNorm 5" in net.summary()
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("n", [1, 32, 64, 65, 200])
+@pytest.mark.parametrize("make", [
+    lambda: dp.Dense(50, 80, activation="tanh", rng=0),
+    lambda: dp.Dense(50, 80, activation="relu", bias=False, rng=0),
+    lambda: dp.Dense(50, 10, activation="relu", rng=0),  # too narrow for the column form
+    lambda: dp.Maxout(50, 40, pieces=2, rng=0),           # 80 rows of W
+])
+def test_training_batches_compute_the_same_affine_map_in_either_orientation(dtype, tol, n, make):
+    """Small training batches into wide layers compute a^T = W h^T (layers.COLUMN_ROWS): the
+    same a and h as the row form a = h W^T + b that prediction uses."""
+    from deltaprop.engine import layers
+
+    layer = make()
+    layer.astype(np.dtype(dtype))
+    h_in = np.random.default_rng(1).normal(size=(n, 50)).astype(dtype)
+    want_a = h_in @ layer.W.T + (0 if layer.b is None else layer.b)
+    h = layer.forward(h_in, training=True, rng=np.random.default_rng(0))
+    columns = n <= layers.COLUMN_ROWS and layer.W.shape[0] >= layers.COLUMN_UNITS
+    assert (layer._ws.aT is not None) == columns
+    np.testing.assert_allclose(layer.a, want_a, rtol=tol, atol=tol)
+    np.testing.assert_allclose(h, layer.activation.value(want_a), rtol=tol, atol=tol)
+    assert layer.a.flags.c_contiguous and layer.a is layer._ws.a
+

@@ -222,12 +222,13 @@ def online_epoch(Ws, Bs, VWs, VBs, hs, ds, gs, acts, out_code, softmax_like, thr
 
 
 @numba.njit(**_JIT)
-def bias_activate(A, b, H, code):
-    """a ← a + b and h = φ(a) for every row, in one pass (000 Eq. 3-4)."""
+def bias_activate(Wh, b, A, H, code):
+    """a = Wh + b and h = φ(a) for every row, in one pass (000 Eq. 3-4); ``Wh`` is ``A`` itself
+    or a transposed view of the small-batch GEMM's a^T."""
     for n in range(A.shape[0]):
-        a, h = A[n], H[n]
+        wh, a, h = Wh[n], A[n], H[n]
         for j in range(A.shape[1]):
-            v = a[j] + b[j]
+            v = wh[j] + b[j]
             a[j] = v
             if code == 1:
                 h[j] = v if v > 0 else 0
