@@ -47,7 +47,7 @@ def all_finite(arr: np.ndarray) -> bool:
     if arr.dtype.kind not in "fc":
         return True
     with np.errstate(over="ignore", invalid="ignore"):
-        if arr.dtype.kind == "f" and arr.ndim >= 1 and arr.size >= 4096:
+        if arr.dtype.kind == "f" and arr.size >= 4096:
             rows = arr.reshape(-1, arr.shape[-1])
             total = np.add.reduce(rows @ np.ones(rows.shape[1], arr.dtype))
         else:

@@ -175,21 +175,25 @@ class Dense(Layer):
     def param_kinds(self):
         return [("W", self.n_in)] if self.b is None else [("W", self.n_in), ("b", self.n_in)]
 
+    def linear(self, h_in: np.ndarray, out: np.ndarray | None = None,
+               aT: np.ndarray | None = None) -> np.ndarray:
+        """W h^l without the bias (000 Eq. 3), one row per sample: h W^T into ``out``, or with a
+        small training batch's ``aT`` buffer (see COLUMN_ROWS) W h^T into it, returned as the
+        transposed view (W h^T)^T."""
+        if aT is not None:  # 000 Eq. 3 as written, one column per sample: the faster GEMM here
+            return np.matmul(self.W, h_in.T, out=aT).T
+        # W.T is a transposed view, so BLAS gets a flag, no copy.
+        return np.matmul(h_in, self.W.T, out=out)
+
     def _affine(self, h_in: np.ndarray, out: np.ndarray | None = None,
                 aT: np.ndarray | None = None) -> np.ndarray:
-        if aT is not None:
-            # A small batch (see COLUMN_ROWS): a^T = W h^T, 000 Eq. 3 as written with one column
-            # per sample, is the faster GEMM there; the bias add writes a back one row per sample.
-            np.matmul(self.W, h_in.T, out=aT)
-            if self.b is None:
-                np.copyto(out, aT.T)
-            else:
-                np.add(aT.T, self.b, out=out)
-            return out
-        # 000 Eq. 4, one row per sample; W.T is a transposed view, so BLAS gets a flag, no copy.
-        a = np.matmul(h_in, self.W.T, out=out)
+        # 000 Eq. 4; the bias add also writes a column-form product back one row per sample.
+        Wh = self.linear(h_in, out, aT)
+        a = Wh if out is None else out
         if self.b is not None:
-            a += self.b
+            np.add(Wh, self.b, out=a)
+        elif Wh is not a:
+            np.copyto(a, Wh)
         return a
 
     def workspace(self, n: int, dtype) -> _Workspace:
